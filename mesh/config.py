@@ -1,0 +1,427 @@
+"""Stack configuration, read and validated once, at the edge of the program.
+
+Every key lives in the ``cilium-mesh`` namespace (plus ``aws:region``). The raw values are parsed into
+frozen pydantic models; cross-field rules (overlaps, unique ids, sizes) run afterwards on whatever parsed,
+so one run reports every problem it can find, each prefixed by its key path::
+
+    clusters[1].podCidr: 10.50.0.0/16 overlaps clusters[0].podCidr 10.50.0.0/16
+
+Components never see this module's loader: ``__main__`` turns a :class:`StackConfig` into their args.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Mapping, Sequence
+from ipaddress import IPv4Network
+from typing import Annotated, Any, Literal, TypeVar
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+from pydantic.alias_generators import to_camel
+
+from network.cidr import find_overlaps, parse_network
+
+NAMESPACE = "cilium-mesh"
+
+# Cilium's own rule for cluster.name (chart validate.yaml and cilium-cli).
+CLUSTER_NAME_RE = re.compile(r"^([a-z0-9][-a-z0-9]*)?[a-z0-9]$")
+# What Cilium ids may be for a given clustermesh.maxConnectedClusters.
+MAX_CONNECTED_CLUSTERS = (255, 511)
+EKS_LOG_TYPES = ("api", "audit", "authenticator", "controllerManager", "scheduler")
+
+
+class ConfigError(Exception):
+    """Raised with every problem found in the stack config, one line each."""
+
+    def __init__(self, problems: Sequence[str]) -> None:
+        self.problems = list(problems)
+        super().__init__("invalid stack config:\n" + "\n".join(f"  - {p}" for p in self.problems))
+
+
+def _cidr(value: str) -> str:
+    return str(parse_network(value))
+
+
+Cidr = Annotated[str, AfterValidator(_cidr)]
+
+
+class _Model(BaseModel):
+    """Frozen, camelCase in YAML, unknown keys are errors (a typo such as ``podCIDR`` must not vanish)."""
+
+    model_config = ConfigDict(
+        frozen=True, extra="forbid", alias_generator=to_camel, populate_by_name=True, strict=False
+    )
+
+
+class NodeGroupConfig(_Model):
+    """Managed node group sizing. Defaults: ``t3.large``, min 1, desired 2, max 3, 50 GiB disk."""
+
+    instance_types: tuple[str, ...] = ("t3.large",)
+    min_size: int = Field(1, ge=0)
+    desired_size: int = Field(2, ge=1)
+    max_size: int = Field(3, ge=1)
+    disk_size_gib: int = Field(50, ge=20)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> NodeGroupConfig:
+        if not self.min_size <= self.desired_size <= self.max_size:
+            raise ValueError(
+                f"sizes must satisfy minSize <= desiredSize <= maxSize, "
+                f"got {self.min_size} <= {self.desired_size} <= {self.max_size}"
+            )
+        return self
+
+    @field_validator("instance_types")
+    @classmethod
+    def _some_types(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        if not value:
+            raise ValueError("at least one instance type is required")
+        return value
+
+
+class ClusterConfig(_Model):
+    """One EKS cluster and its Cilium identity.
+
+    ``kubernetesVersion`` and ``nodeGroup`` default to the stack-wide ``eks.kubernetesVersion`` and
+    ``nodeGroup`` (resolved by :func:`parse_stack_config`).
+    """
+
+    name: str
+    id: int
+    vpc_cidr: Cidr
+    pod_cidr: Cidr
+    kubernetes_version: str | None = None
+    node_group: NodeGroupConfig | None = None
+
+    @field_validator("name")
+    @classmethod
+    def _cilium_name(cls, value: str) -> str:
+        if not 1 <= len(value) <= 32:
+            raise ValueError(f"{value!r} must be 1-32 characters (Cilium cluster.name)")
+        if not CLUSTER_NAME_RE.match(value):
+            raise ValueError(f"{value!r} must match {CLUSTER_NAME_RE.pattern} (Cilium cluster.name)")
+        if value == "default":
+            raise ValueError("'default' is reserved by Cilium for a cluster outside a mesh")
+        return value
+
+    @field_validator("id")
+    @classmethod
+    def _cilium_id(cls, value: int) -> int:
+        if not 1 <= value <= 511:
+            raise ValueError(f"{value} must be an integer 1-511 (Cilium cluster.id; 0 means no mesh)")
+        return value
+
+    @field_validator("vpc_cidr")
+    @classmethod
+    def _aws_vpc_size(cls, value: str) -> str:
+        prefix = IPv4Network(value).prefixlen
+        if not 16 <= prefix <= 28:
+            raise ValueError(f"{value} must be between /16 and /28 (AWS VPC limits)")
+        return value
+
+
+class ClustermeshConfig(_Model):
+    """Cluster Mesh settings. Defaults: enabled, 255 max connected clusters, KVStoreMesh on,
+    one clustermesh-apiserver replica, API load balancer port 2379 and node port 32380."""
+
+    enabled: bool = True
+    max_connected_clusters: Literal[255, 511] = 255
+    kvstoremesh: bool = True
+    apiserver_replicas: int = Field(1, ge=1, le=5)
+    port: int = Field(2379, ge=1, le=65535)
+    node_port: int = Field(32380, ge=30000, le=32767)
+
+
+class CiliumConfig(_Model):
+    """Cilium release settings. Defaults: pod mask /24 per node, WireGuard off, no external etcd."""
+
+    version: str = Field(pattern=r"^\d+\.\d+\.\d+$")
+    pod_cidr_mask_size: int = Field(24, ge=16, le=28)
+    wireguard: bool = False
+    clustermesh: ClustermeshConfig = ClustermeshConfig()
+    etcd_endpoints: tuple[str, ...] = ()
+    repository: str = "https://helm.cilium.io/"
+    timeout_seconds: int = Field(900, ge=60)
+
+    @property
+    def minor(self) -> str:
+        """``1.16`` for ``1.16.3``."""
+        return ".".join(self.version.split(".")[:2])
+
+
+class NetworkConfig(_Model):
+    """VPC layout. Defaults: 2 AZs named ``<region>a``, ``<region>b``..., one shared NAT gateway."""
+
+    az_count: int = Field(2, ge=1, le=6)
+    availability_zones: tuple[str, ...] | None = None
+    nat_gateways: Literal["single", "perAz"] = "single"
+
+
+class EksConfig(_Model):
+    """Cluster-wide EKS settings. Defaults: Kubernetes 1.31, service CIDR 172.20.0.0/16, private endpoint
+    only, API authentication mode, every control-plane log type."""
+
+    kubernetes_version: str = Field("1.31", pattern=r"^1\.\d+$")
+    service_cidr: Cidr = "172.20.0.0/16"
+    public_access_cidrs: tuple[Cidr, ...] = ()
+    allow_public_access_from_anywhere: bool = False
+    authentication_mode: Literal["API", "API_AND_CONFIG_MAP"] = "API"
+    enabled_log_types: tuple[Literal[EKS_LOG_TYPES], ...] = EKS_LOG_TYPES  # type: ignore[valid-type]
+
+    @model_validator(mode="after")
+    def _world_needs_opt_in(self) -> EksConfig:
+        if "0.0.0.0/0" in self.public_access_cidrs and not self.allow_public_access_from_anywhere:
+            raise ValueError(
+                "publicAccessCidrs contains 0.0.0.0/0: set allowPublicAccessFromAnywhere: true to mean it"
+            )
+        return self
+
+
+class CorednsConfig(_Model):
+    """CoreDNS replicas after the takeover. Default 2, as in the runbook."""
+
+    replicas: int = Field(2, ge=1, le=10)
+
+
+class StackConfig(_Model):
+    """The whole, validated stack config."""
+
+    project: str
+    stack: str
+    region: str
+    account: str
+    clusters: tuple[ClusterConfig, ...]
+    cilium: CiliumConfig
+    network: NetworkConfig = NetworkConfig()
+    eks: EksConfig = EksConfig()
+    node_group: NodeGroupConfig = NodeGroupConfig()
+    coredns: CorednsConfig = CorednsConfig()
+    demo: bool = False
+    protect: bool = False
+    tags: Mapping[str, str] = Field(default_factory=dict)
+
+    @property
+    def availability_zones(self) -> tuple[str, ...]:
+        """Configured AZs, else the first ``azCount`` letters of the region (``us-east-1a``...)."""
+        if self.network.availability_zones:
+            return self.network.availability_zones
+        return tuple(f"{self.region}{chr(ord('a') + i)}" for i in range(self.network.az_count))
+
+    @property
+    def mesh_enabled(self) -> bool:
+        return self.cilium.clustermesh.enabled and len(self.clusters) > 1
+
+    def kubernetes_version(self, cluster: ClusterConfig) -> str:
+        return cluster.kubernetes_version or self.eks.kubernetes_version
+
+    def node_group_for(self, cluster: ClusterConfig) -> NodeGroupConfig:
+        return cluster.node_group or self.node_group
+
+    def common_tags(self) -> dict[str, str]:
+        """Tags on every AWS resource: project, stack, account, ``managed-by``, then user tags."""
+        return {
+            "project": self.project,
+            "stack": self.stack,
+            "account": self.account,
+            "managed-by": "pulumi",
+            **dict(self.tags),
+        }
+
+
+# Keys the program reads (without namespace) and whether each is required.
+KEYS: dict[str, bool] = {
+    "account": True,
+    "clusters": True,
+    "cilium": True,
+    "network": False,
+    "eks": False,
+    "nodeGroup": False,
+    "coredns": False,
+    "demo": False,
+    "protect": False,
+    "tags": False,
+}
+
+_T = TypeVar("_T")
+
+
+def _loc(loc: Sequence[Any]) -> str:
+    path = ""
+    for part in loc:
+        if isinstance(part, int):
+            path += f"[{part}]"
+        else:
+            path += f".{part}" if path else str(part)
+    return path
+
+
+def _pydantic_problems(prefix: str, err: ValidationError) -> list[str]:
+    problems = []
+    for e in err.errors():
+        # Drop pydantic's synthetic loc parts (e.g. "function-after[...]") and keep the message short.
+        loc = [p for p in e["loc"] if not (isinstance(p, str) and "[" in p)]
+        path = _loc([prefix, *loc]) if prefix else _loc(loc)
+        msg = e["msg"].removeprefix("Value error, ")
+        if e["type"] == "extra_forbidden":
+            msg = "unknown key (check spelling; keys are camelCase)"
+        elif e["type"] == "missing":
+            msg = "required key is missing"
+        problems.append(f"{path}: {msg}")
+    return problems
+
+
+def _parse(prefix: str, model: Callable[..., _T], raw: Any, problems: list[str]) -> _T | None:
+    try:
+        return model.model_validate(raw)  # type: ignore[attr-defined]
+    except ValidationError as err:
+        problems.extend(_pydantic_problems(prefix, err))
+        return None
+
+
+def _cross_checks(
+    clusters: Sequence[tuple[int, ClusterConfig]], eks: EksConfig | None, cilium: CiliumConfig | None
+) -> list[str]:
+    problems: list[str] = []
+    seen_names: dict[str, int] = {}
+    seen_ids: dict[int, int] = {}
+    for i, c in clusters:
+        if c.name in seen_names:
+            problems.append(f"clusters[{i}].name: {c.name} duplicates clusters[{seen_names[c.name]}].name")
+        else:
+            seen_names[c.name] = i
+        if c.id in seen_ids:
+            problems.append(f"clusters[{i}].id: {c.id} duplicates clusters[{seen_ids[c.id]}].id")
+        else:
+            seen_ids[c.id] = i
+    # Every VPC and pod CIDR, plus the service CIDR: nothing may overlap anything else.
+    named: dict[str, IPv4Network] = {}
+    for i, c in clusters:
+        named[f"clusters[{i}].vpcCidr"] = IPv4Network(c.vpc_cidr)
+        named[f"clusters[{i}].podCidr"] = IPv4Network(c.pod_cidr)
+    if eks is not None:
+        named["eks.serviceCidr"] = IPv4Network(eks.service_cidr)
+    for a, b in find_overlaps(named):
+        # Report on the later key, naming the earlier one, as a reader scans top-down.
+        first, second = sorted((a, b), key=list(named).index)
+        problems.append(f"{second}: {named[second]} overlaps {first} {named[first]}")
+    if cilium is not None:
+        mask = cilium.pod_cidr_mask_size
+        for i, c in clusters:
+            if IPv4Network(c.pod_cidr).prefixlen > mask:
+                problems.append(
+                    f"clusters[{i}].podCidr: {c.pod_cidr} is smaller than the per-node mask "
+                    f"/{mask} (cilium.podCidrMaskSize)"
+                )
+        mesh = cilium.clustermesh
+        limit = mesh.max_connected_clusters
+        for i, c in clusters:
+            if c.id > limit:
+                problems.append(
+                    f"clusters[{i}].id: {c.id} exceeds cilium.clustermesh.maxConnectedClusters {limit}"
+                )
+        if cilium.etcd_endpoints and mesh.enabled:
+            problems.append(
+                "cilium.etcdEndpoints: an external etcd kvstore (identityAllocationMode=kvstore) cannot be "
+                "combined with the clustermesh-apiserver (cilium.clustermesh.enabled: true); "
+                "set clustermesh.enabled: false or remove etcdEndpoints"
+            )
+    return problems
+
+
+def parse_stack_config(
+    raw: Mapping[str, Any], *, project: str = NAMESPACE, stack: str = "dev", region: str | None = None
+) -> StackConfig:
+    """Validate raw config values (keys without namespace, values already decoded from YAML/JSON).
+
+    Raises :class:`ConfigError` listing every problem. ``region`` is ``aws:region`` (required).
+    """
+    problems: list[str] = []
+    for key in raw:
+        if key not in KEYS:
+            problems.append(f"{key}: unknown key {NAMESPACE}:{key} (known: {', '.join(KEYS)})")
+    for key, required in KEYS.items():
+        if required and raw.get(key) is None:
+            problems.append(f"{key}: required key {NAMESPACE}:{key} is missing")
+    if not region:
+        problems.append("aws:region: required key is missing")
+
+    clusters_raw = raw.get("clusters")
+    parsed_clusters: list[tuple[int, ClusterConfig]] = []
+    if clusters_raw is not None:
+        if not isinstance(clusters_raw, list) or not clusters_raw:
+            problems.append("clusters: must be a non-empty list of clusters")
+        else:
+            for i, item in enumerate(clusters_raw):
+                c = _parse(f"clusters[{i}]", ClusterConfig, item, problems)
+                if c is not None:
+                    parsed_clusters.append((i, c))
+
+    sections: dict[str, Any] = {}
+    for key, model in (
+        ("cilium", CiliumConfig),
+        ("network", NetworkConfig),
+        ("eks", EksConfig),
+        ("nodeGroup", NodeGroupConfig),
+        ("coredns", CorednsConfig),
+    ):
+        if raw.get(key) is not None:
+            sections[key] = _parse(key, model, raw[key], problems)
+    eks = sections.get("eks", EksConfig() if "eks" not in raw else None)
+    problems.extend(_cross_checks(parsed_clusters, eks, sections.get("cilium")))
+
+    network = sections.get("network")
+    if network is not None and network.availability_zones is not None:
+        azs = network.availability_zones
+        if len(set(azs)) != len(azs) or not azs:
+            problems.append("network.availabilityZones: must be a non-empty list of distinct AZ names")
+        elif region and not all(az.startswith(region) for az in azs):
+            problems.append(f"network.availabilityZones: every AZ must be in region {region}")
+
+    if problems:
+        raise ConfigError(problems)
+    try:
+        return StackConfig.model_validate(
+            {
+                "project": project,
+                "stack": stack,
+                "region": region,
+                **{k: v for k, v in raw.items() if v is not None},
+            }
+        )
+    except ValidationError as err:  # scalar keys (demo, protect, tags, account)
+        raise ConfigError(_pydantic_problems("", err)) from None
+
+
+def _decode(value: Any) -> Any:
+    """Pulumi hands structured config to programs as JSON strings; scalars as plain strings."""
+    if not isinstance(value, str) or not value or not (value[:1] in "{[" or value in ("true", "false")):
+        return value  # keep "123456789012" a string, not an int
+    try:
+        return json.loads(value)
+    except ValueError:
+        return value
+
+
+def load_stack_config() -> StackConfig:
+    """Read ``cilium-mesh:*`` and ``aws:region`` from the running Pulumi program and validate them.
+
+    This is the program's only reader of ``pulumi.Config``.
+    """
+    import pulumi
+    from pulumi.runtime.config import CONFIG, get_config_env
+
+    known = {**get_config_env(), **CONFIG.get()}
+    raw = {k.split(":", 1)[1]: _decode(v) for k, v in known.items() if k.startswith(f"{NAMESPACE}:")}
+    region = pulumi.Config("aws").get("region")
+    return parse_stack_config(
+        raw, project=pulumi.get_project(), stack=pulumi.get_stack(), region=region
+    )
