@@ -28,7 +28,7 @@ from pydantic import (
 )
 from pydantic.alias_generators import to_camel
 
-from network.cidr import find_overlaps, parse_network
+from network.cidr import find_overlaps, parse_network, plan_subnets
 
 NAMESPACE = "cilium-mesh"
 
@@ -63,13 +63,12 @@ class _Model(BaseModel):
 
 
 class NodeGroupConfig(_Model):
-    """Managed node group sizing. Defaults: ``t3.large``, min 1, desired 2, max 3, 50 GiB disk."""
+    """Managed node group sizing. Defaults: ``t3.large``, min 1, desired 2, max 3."""
 
     instance_types: tuple[str, ...] = ("t3.large",)
     min_size: int = Field(1, ge=0)
     desired_size: int = Field(2, ge=1)
     max_size: int = Field(3, ge=1)
-    disk_size_gib: int = Field(50, ge=20)
 
     @model_validator(mode="after")
     def _ordered(self) -> NodeGroupConfig:
@@ -167,10 +166,10 @@ class NetworkConfig(_Model):
 
 
 class EksConfig(_Model):
-    """Cluster-wide EKS settings. Defaults: Kubernetes 1.31, service CIDR 172.20.0.0/16, private endpoint
+    """Cluster-wide EKS settings. Defaults: Kubernetes 1.34, service CIDR 172.20.0.0/16, private endpoint
     only, API authentication mode, every control-plane log type."""
 
-    kubernetes_version: str = Field("1.31", pattern=r"^1\.\d+$")
+    kubernetes_version: str = Field("1.34", pattern=r"^1\.\d+$")
     service_cidr: Cidr = "172.20.0.0/16"
     public_access_cidrs: tuple[Cidr, ...] = ()
     allow_public_access_from_anywhere: bool = False
@@ -379,6 +378,14 @@ def parse_stack_config(
     problems.extend(_cross_checks(parsed_clusters, eks, sections.get("cilium")))
 
     network = sections.get("network")
+    az_count = 2
+    if network is not None:
+        az_count = len(network.availability_zones or ()) or network.az_count
+    for i, c in parsed_clusters:
+        try:
+            plan_subnets(c.vpc_cidr, [f"az{n}" for n in range(az_count)])
+        except ValueError as err:
+            problems.append(f"clusters[{i}].vpcCidr: {err}")
     if network is not None and network.availability_zones is not None:
         azs = network.availability_zones
         if len(set(azs)) != len(azs) or not azs:
@@ -422,6 +429,4 @@ def load_stack_config() -> StackConfig:
     known = {**get_config_env(), **CONFIG.get()}
     raw = {k.split(":", 1)[1]: _decode(v) for k, v in known.items() if k.startswith(f"{NAMESPACE}:")}
     region = pulumi.Config("aws").get("region")
-    return parse_stack_config(
-        raw, project=pulumi.get_project(), stack=pulumi.get_stack(), region=region
-    )
+    return parse_stack_config(raw, project=pulumi.get_project(), stack=pulumi.get_stack(), region=region)

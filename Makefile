@@ -1,0 +1,45 @@
+# Every target creates ./venv when it is missing (the virtualenv Pulumi.yaml names) and installs into it.
+PYTHON ?= python3
+VENV ?= venv
+PY := $(VENV)/bin/python
+STACK ?= devstg
+OUT ?= out
+
+.PHONY: install install-dev plan test lint bench verify clean
+
+$(VENV)/.runtime: requirements.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements.txt
+	touch $@
+
+$(VENV)/.dev: $(VENV)/.runtime requirements-dev.txt
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	touch $@
+
+install: $(VENV)/.runtime
+install-dev: $(VENV)/.dev
+
+## The main job, offline: the plan of $(STACK) (default devstg) with its JSON and rendered manifests.
+plan: $(VENV)/.dev
+	$(PY) -m mesh.plan $(STACK) --json $(OUT)/plan-$(STACK).json --render-dir $(OUT)/rendered-$(STACK)
+
+## Lint and the whole test suite (mock runtime and offline chart renders; no cloud account).
+test: $(VENV)/.dev
+	$(PY) -m ruff check .
+	$(PY) -m pytest
+
+lint: $(VENV)/.dev
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
+
+## Plan synthetic stacks of 2, 4, 8 and 16 clusters; prints wall time and resource counts.
+bench: $(VENV)/.dev
+	$(PY) benchmarks/plan_scale.py
+
+## Checks a deployed mesh for real (needs the stack's outputs and cluster access).
+verify: $(VENV)/.runtime
+	$(PY) -m mesh.verify $(STACK)
+
+clean:
+	rm -rf $(OUT) .pytest_cache .ruff_cache

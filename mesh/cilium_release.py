@@ -1,0 +1,131 @@
+"""Cilium installed (and upgraded) by a Helm release per cluster: the runbook's step 3 and the mesh.
+
+Values come from the pure :func:`mesh.cilium_values.build_values`; this module only resolves the Pulumi
+Outputs it needs (API endpoint, peers' load-balancer hostnames, the CA certificate) and keeps the CA key a
+secret at its own leaf, so ``pulumi preview`` still shows every other value change.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+from typing import Any
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from mesh.cilium_values import CiliumClusterSpec, ClusterMeshSpec, MeshPeer, SharedCa, build_values
+
+RELEASE_NAME = "cilium"  # cilium-cli and `cilium clustermesh status` look the release up by this name
+NAMESPACE = "kube-system"
+MAX_HISTORY = 10
+
+
+@dataclass(frozen=True)
+class MeshInputs:
+    """What a cluster's mesh values need from other resources (all may be Outputs).
+
+    ``peers`` maps peer name to ``(cluster id, load-balancer hostname)``.
+    """
+
+    own_address: pulumi.Input[str]
+    peers: Mapping[str, tuple[int, pulumi.Input[str]]]
+    ca_cert_pem: pulumi.Input[str]
+    ca_key_pem: pulumi.Input[str]
+    port: int = 2379
+
+
+def values_output(
+    spec: CiliumClusterSpec, api_endpoint: pulumi.Input[str], mesh: MeshInputs | None
+) -> pulumi.Output[dict[str, Any]]:
+    """Resolve the Outputs, build the values, then put the CA key back as a secret leaf.
+
+    ``spec.api_endpoint`` and ``spec.mesh`` are filled in here; the rest of ``spec`` is taken as given.
+    """
+    if mesh is None:
+        return pulumi.Output.from_input(api_endpoint).apply(
+            lambda endpoint: build_values(replace(spec, api_endpoint=endpoint))
+        )
+    names = sorted(mesh.peers)
+    # The certificate is public; only the key is secret, and it must not taint the whole values tree.
+    cert = pulumi.Output.unsecret(pulumi.Output.from_input(mesh.ca_cert_pem))
+
+    def build(args: list[Any]) -> dict[str, Any]:
+        endpoint, own, cert_pem, *hosts = args
+        peers = tuple(
+            MeshPeer(name=n, cluster_id=mesh.peers[n][0], address=h, port=mesh.port)
+            for n, h in zip(names, hosts, strict=True)
+        )
+        resolved = replace(
+            spec,
+            api_endpoint=endpoint,
+            mesh=replace(
+                spec.mesh or ClusterMeshSpec(own_address=own, peers=()), own_address=own, peers=peers
+            ),
+            ca=SharedCa(cert_pem=cert_pem, key_pem=_KEY_PLACEHOLDER),
+        )
+        values = build_values(resolved)
+        values["tls"]["ca"]["key"] = key_b64
+        return values
+
+    key_b64 = pulumi.Output.secret(pulumi.Output.from_input(mesh.ca_key_pem)).apply(_b64)
+    return pulumi.Output.all(api_endpoint, mesh.own_address, cert, *[mesh.peers[n][1] for n in names]).apply(
+        build
+    )
+
+
+# build_values needs some key to encode; the real one is swapped in as a secret Output afterwards.
+_KEY_PLACEHOLDER = "-----BEGIN EC PRIVATE KEY-----\nset-by-values_output\n-----END EC PRIVATE KEY-----\n"
+
+
+def _b64(pem: str) -> str:
+    return base64.b64encode(pem.encode()).decode()
+
+
+@dataclass(frozen=True)
+class CiliumReleaseArgs:
+    """Inputs of :class:`CiliumRelease`.
+
+    Defaults: chart repository ``https://helm.cilium.io/``, 900 s timeout, atomic (rolls back on failure),
+    10 revisions of history. ``depends_on``: the CNI takeover patches, the node group, and the previous
+    cluster's release (upgrades go one cluster at a time).
+    """
+
+    provider: k8s.Provider
+    chart_version: str
+    values: pulumi.Input[dict[str, Any]]
+    depends_on: Sequence[pulumi.Resource] = ()
+    repository: str = "https://helm.cilium.io/"
+    timeout_seconds: int = 900
+
+
+class CiliumRelease(pulumi.ComponentResource):
+    """The ``cilium`` Helm release in ``kube-system``. Output: ``status`` (the release status)."""
+
+    def __init__(
+        self, name: str, args: CiliumReleaseArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__("cilium-mesh:mesh:CiliumRelease", name, None, opts)
+        self.release = k8s.helm.v3.Release(
+            name,
+            name=RELEASE_NAME,
+            chart="cilium",
+            version=args.chart_version,
+            namespace=NAMESPACE,
+            repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=args.repository),
+            values=args.values,
+            # Every value is ours on every upgrade: never merge with what a hand-run `helm upgrade` left
+            # (a `--set` without `--reuse-values` is how the runbook's step 5 dropped its step-3 values).
+            reset_values=True,
+            atomic=True,
+            cleanup_on_fail=True,
+            max_history=MAX_HISTORY,
+            timeout=args.timeout_seconds,
+            wait_for_jobs=True,
+            opts=pulumi.ResourceOptions(
+                parent=self, provider=args.provider, depends_on=list(args.depends_on)
+            ),
+        )
+        self.status = self.release.status
+        self.register_outputs({"status": self.status})

@@ -1,0 +1,301 @@
+"""The offline plan of a stack: ``python -m mesh.plan STACK [--json PATH] [--show-secrets] [--render-dir DIR]``.
+
+Reads ``Pulumi.yaml`` and ``Pulumi.STACK.yaml``, validates the config, evaluates the real ``__main__.py``
+under Pulumi's mock runtime (no AWS account, no Pulumi CLI, no plugins) and prints what ``pulumi up``
+would create. ``--json`` writes the machine-readable contract::
+
+    {"project", "stack", "resources": [{"urn", "type", "name", "parent", "provider", "inputs",
+     "dependencies", "propertyDependencies", "options"}], "outputs", "warnings"}
+
+Exit codes: 0 planned, 2 invalid config (every problem on stderr, no traceback).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from mesh.config import NAMESPACE, ConfigError, StackConfig, parse_stack_config
+from mesh.harness import ProgramRun, Registration, reveal, run_program, to_json
+from mesh.placeholders import PLACEHOLDER, PlanMocks
+
+ROOT = Path(__file__).resolve().parent.parent
+RELEASE_TYPE = "kubernetes:helm.sh/v3:Release"
+SECRET_TEXT = "[secret]"
+
+
+def read_stack_files(stack: str, project_dir: Path = ROOT) -> tuple[str, dict[str, Any], list[str]]:
+    """Project name, the stack's config (full keys, decoded YAML) and its secure keys."""
+    project_file = project_dir / "Pulumi.yaml"
+    stack_file = project_dir / f"Pulumi.{stack}.yaml"
+    if not stack_file.exists():
+        raise ConfigError([f"{stack_file.name}: no such stack file in {project_dir}"])
+    project = yaml.safe_load(project_file.read_text())
+    stack_doc = yaml.safe_load(stack_file.read_text()) or {}
+    config: dict[str, Any] = {}
+    # Project-level defaults first, then the stack's values.
+    for key, decl in (project.get("config") or {}).items():
+        if isinstance(decl, Mapping) and "default" in decl:
+            config[key] = decl["default"]
+    secret_keys: list[str] = []
+    for key, value in (stack_doc.get("config") or {}).items():
+        if isinstance(value, Mapping) and set(value) == {"secure"}:
+            # Encrypted with the stack's secrets provider: unreadable offline, kept secret.
+            secret_keys.append(key)
+            value = SECRET_TEXT
+        config[key] = value
+    return project["name"], config, secret_keys
+
+
+def validate(project: str, stack: str, config: Mapping[str, Any]) -> StackConfig:
+    """The same validation ``__main__`` runs, done before evaluating anything."""
+    prefix = f"{NAMESPACE}:"
+    raw = {k.removeprefix(prefix): v for k, v in config.items() if k.startswith(prefix)}
+    return parse_stack_config(raw, project=project, stack=stack, region=config.get("aws:region"))
+
+
+def _as_config_string(value: Any) -> str:
+    """What the Pulumi CLI hands a program: strings as is, everything else as JSON."""
+    return value if isinstance(value, str) else json.dumps(value)
+
+
+def evaluate(stack: str, project_dir: Path = ROOT) -> tuple[StackConfig, ProgramRun]:
+    """Validate the stack's config, then run ``__main__.py`` under mocks. Raises :class:`ConfigError`."""
+    project, config, secret_keys = read_stack_files(stack, project_dir)
+    return evaluate_config(project, stack, config, project_dir=project_dir, secret_keys=secret_keys)
+
+
+def evaluate_config(
+    project: str,
+    stack: str,
+    config: Mapping[str, Any],
+    *,
+    project_dir: Path = ROOT,
+    secret_keys: Sequence[str] = (),
+) -> tuple[StackConfig, ProgramRun]:
+    """:func:`evaluate` for a config given as data (full keys, decoded YAML values)."""
+    cfg = validate(project, stack, config)
+    run = run_program(
+        project_dir / "__main__.py",
+        project=project,
+        stack=stack,
+        config={k: _as_config_string(v) for k, v in config.items()},
+        secret_keys=list(secret_keys),
+        mocks=PlanMocks(cfg.region),
+        project_dir=project_dir,
+    )
+    return cfg, run
+
+
+def resource_json(reg: Registration, *, show_secrets: bool) -> dict[str, Any]:
+    return {
+        "urn": reg.urn,
+        "type": reg.type,
+        "name": reg.name,
+        "parent": reg.parent,
+        "provider": reg.provider,
+        "inputs": to_json(reg.inputs, show_secrets=show_secrets),
+        "dependencies": list(reg.dependencies),
+        "propertyDependencies": {k: list(v) for k, v in reg.property_dependencies.items()},
+        "options": dict(reg.options),
+    }
+
+
+def plan_document(run: ProgramRun, *, show_secrets: bool = False) -> dict[str, Any]:
+    """The ``--json`` contract."""
+    return {
+        "project": run.project,
+        "stack": run.stack,
+        "resources": [resource_json(r, show_secrets=show_secrets) for r in run.registrations],
+        "outputs": to_json(run.outputs, show_secrets=show_secrets),
+        "warnings": list(run.warnings),
+    }
+
+
+def plan_stack(stack: str, project_dir: Path = ROOT, *, show_secrets: bool = False) -> dict[str, Any]:
+    """Python API of ``--json``: the plan document of ``stack``."""
+    _, run = evaluate(stack, project_dir)
+    return plan_document(run, show_secrets=show_secrets)
+
+
+# --- human summary -------------------------------------------------------------------------------
+
+
+def _get(values: Mapping[str, Any], dotted: str) -> Any:
+    node: Any = values
+    for part in dotted.split("."):
+        if not isinstance(node, Mapping) or part not in node:
+            return None
+        node = node[part]
+    return node
+
+
+KEY_VALUES = (
+    "cluster.name",
+    "cluster.id",
+    "routingMode",
+    "tunnelProtocol",
+    "ipam.mode",
+    "ipam.operator.clusterPoolIPv4PodCIDRList",
+    "ipam.operator.clusterPoolIPv4MaskSize",
+    "kubeProxyReplacement",
+    "k8sServiceHost",
+    "k8sServicePort",
+    "operator.replicas",
+    "identityAllocationMode",
+    "encryption.enabled",
+    "clustermesh.useAPIServer",
+    "clustermesh.maxConnectedClusters",
+    "clustermesh.apiserver.kvstoremesh.enabled",
+    "clustermesh.apiserver.tls.server.extraDnsNames",
+)
+
+
+def _cluster_of(reg: Registration, by_urn: Mapping[str, Registration], types: Sequence[str]) -> str:
+    """Name of the closest ancestor component of one of ``types`` (components are named by cluster)."""
+    parent = reg.parent
+    while parent in by_urn:
+        p = by_urn[parent]
+        if p.type in types:
+            return p.name
+        parent = p.parent
+    return "?"
+
+
+def summary(cfg: StackConfig, run: ProgramRun) -> str:
+    """A reviewer's view: clusters, subnets, peerings, security rules, Cilium values, counts."""
+    by_urn = {r.urn: r for r in run.registrations}
+    out: list[str] = []
+    w = out.append
+    w(f"Plan of {run.project}/{run.stack} (offline: Pulumi mock runtime, no cloud calls)")
+    w(
+        f"account {cfg.account}, region {cfg.region}, AZs {', '.join(cfg.availability_zones)}, "
+        f"NAT gateways: {cfg.network.nat_gateways}, EKS service CIDR {cfg.eks.service_cidr}"
+    )
+    w("")
+    w("Clusters")
+    for c in cfg.clusters:
+        ng = cfg.node_group_for(c)
+        w(
+            f"  {c.name}  id={c.id}  vpc={c.vpc_cidr}  pods={c.pod_cidr}  "
+            f"k8s={cfg.kubernetes_version(c)}  nodes={ng.min_size}/{ng.desired_size}/{ng.max_size} "
+            f"{','.join(ng.instance_types)}"
+        )
+    w("")
+    w("Subnets")
+    for s in sorted(run.by_type("aws:ec2/subnet:Subnet"), key=lambda r: r.name):
+        tags = s.inputs.get("tags") or {}
+        tier = "public" if "kubernetes.io/role/elb" in tags else "private"
+        w(f"  {s.name:<58} {s.inputs.get('availabilityZone', '?'):<12} {tier:<8} {s.inputs.get('cidrBlock')}")
+    w("")
+    w("VPC peerings (routes to the peer CIDR in every route table of both VPCs)")
+    routes = [r for r in run.by_type("aws:ec2/route:Route") if r.inputs.get("vpcPeeringConnectionId")]
+    for p in sorted(run.by_type("aws:ec2/vpcPeeringConnection:VpcPeeringConnection"), key=lambda r: r.name):
+        mine = [r for r in routes if r.parent == p.parent]
+        dests = sorted(Counter(r.inputs.get("destinationCidrBlock") for r in mine).items())
+        w(f"  {p.name}: " + ", ".join(f"{n} routes -> {d}" for d, n in dests))
+    w("")
+    w("Security rules on the EKS cluster security group (mesh datapath, peers only)")
+    rules = run.by_type("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule")
+    for r in sorted(rules, key=lambda r: r.name):
+        i = r.inputs
+        ports = (
+            f"{i.get('fromPort')}"
+            if i.get("fromPort") == i.get("toPort")
+            else f"{i.get('fromPort')}-{i.get('toPort')}"
+        )
+        if i.get("ipProtocol") == "icmp":
+            ports = f"type {i.get('fromPort')} code {i.get('toPort')}"
+        w(f"  {r.name:<70} {i.get('ipProtocol'):<5} {ports:<16} from {i.get('cidrIpv4')}")
+    w("")
+    w("Cilium releases")
+    for rel in run.by_type(RELEASE_TYPE):
+        values = reveal(rel.inputs.get("values") or {})
+        deps = list(dict.fromkeys(by_urn[u].name for u in rel.dependencies if u in by_urn))
+        w(
+            f"  {rel.name}: chart {rel.inputs.get('chart')} {rel.inputs.get('version')} "
+            f"(release {rel.inputs.get('name')!r} in {rel.inputs.get('namespace')}), after: {', '.join(deps)}"
+        )
+        for key in KEY_VALUES:
+            value = _get(values, key)
+            if value is not None:
+                w(f"      {key} = {json.dumps(value)}")
+        for peer in _get(values, "clustermesh.config.clusters") or []:
+            w(f"      mesh peer {peer.get('name')} -> {peer.get('address')}:{peer.get('port')}")
+    w("")
+    w("Resources by type")
+    counts = Counter(r.type for r in run.registrations)
+    for type_, n in sorted(counts.items()):
+        w(f"  {n:>4}  {type_}")
+    w(f"  {sum(counts.values()):>4}  total")
+    if run.warnings:
+        w("")
+        w("Warnings")
+        out.extend(f"  {m}" for m in run.warnings)
+    w("")
+    w(f"Values containing '{PLACEHOLDER}' (ids, endpoints, load-balancer hostnames) are computed by AWS at")
+    w("deploy time; the plan uses deterministic placeholders for them.")
+    return "\n".join(out)
+
+
+def render_dir(run: ProgramRun, directory: Path) -> list[Path]:
+    """Render every Cilium release with the real chart and its exact values, one folder per release."""
+    from mesh.chart_render import render_cilium
+
+    written: list[Path] = []
+    for rel in run.by_type(RELEASE_TYPE):
+        values = reveal(rel.inputs.get("values") or {})
+        manifests = render_cilium(values, str(rel.inputs.get("version")))
+        folder = directory / rel.name
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / "values.yaml").write_text(yaml.safe_dump(_redact_ca_key(values), sort_keys=True))
+        for template, text in sorted(manifests.items()):
+            if not text.strip():
+                continue
+            path = folder / template.replace("/", "__")
+            path.write_text(text)
+            written.append(path)
+    return written
+
+
+def _redact_ca_key(values: dict[str, Any]) -> dict[str, Any]:
+    out = json.loads(json.dumps(values))
+    if _get(out, "tls.ca.key"):
+        out["tls"]["ca"]["key"] = SECRET_TEXT
+    return out
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m mesh.plan", description=__doc__.split("\n\n")[0])
+    parser.add_argument("stack", help="stack name: reads Pulumi.STACK.yaml")
+    parser.add_argument("--json", type=Path, metavar="PATH", help="write the plan document here")
+    parser.add_argument("--show-secrets", action="store_true", help="print secret values in the JSON")
+    parser.add_argument(
+        "--render-dir", type=Path, metavar="DIR", help="write each cluster's rendered Cilium manifests here"
+    )
+    args = parser.parse_args(argv)
+    try:
+        cfg, run = evaluate(args.stack)
+    except ConfigError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    print(summary(cfg, run))
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(plan_document(run, show_secrets=args.show_secrets), indent=2) + "\n")
+        print(f"\nplan JSON written to {args.json}")
+    if args.render_dir:
+        written = render_dir(run, args.render_dir)
+        print(f"rendered {len(written)} manifests into {args.render_dir}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
