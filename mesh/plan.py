@@ -1,4 +1,6 @@
-"""The offline plan of a stack: ``python -m mesh.plan STACK [--json PATH] [--show-secrets] [--render-dir DIR]``.
+"""The offline plan of a stack.
+
+``python -m mesh.plan STACK [--json PATH] [--show-secrets] [--render-dir DIR]``
 
 Reads ``Pulumi.yaml`` and ``Pulumi.STACK.yaml``, validates the config, evaluates the real ``__main__.py``
 under Pulumi's mock runtime (no AWS account, no Pulumi CLI, no plugins) and prints what ``pulumi up``
