@@ -47,9 +47,8 @@ def main(sizes: list[int]) -> None:
         f"plan devstg        (fresh interpreter): {devstg:6.2f} s  (+{devstg - sdk:.2f} s over the imports)"
     )
     print()
-    print(
-        f"{'clusters':>8} {'resources':>10} {'peerings':>9} {'rules':>6} {'wall s':>8} {'ms/resource':>12} {'max RSS MiB':>12}"
-    )
+    header = ("clusters", "resources", "peerings", "rules", "wall s", "ms/resource", "max RSS MiB")
+    print("{:>8} {:>10} {:>9} {:>6} {:>8} {:>12} {:>12}".format(*header))
     evaluate_config("cilium-mesh", "warmup", synthetic_config(2))  # imports and first-run caches
     for n in sizes:
         start = time.perf_counter()
@@ -59,9 +58,8 @@ def main(sizes: list[int]) -> None:
         peerings = len(run.by_type("aws:ec2/vpcPeeringConnection:VpcPeeringConnection"))
         rules = len(run.by_type("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"))
         rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-        print(
-            f"{n:>8} {count:>10} {peerings:>9} {rules:>6} {wall:>8.2f} {1000 * wall / count:>12.2f} {rss:>12.0f}"
-        )
+        per = 1000 * wall / count
+        print(f"{n:>8} {count:>10} {peerings:>9} {rules:>6} {wall:>8.2f} {per:>12.2f} {rss:>12.0f}")
 
 
 if __name__ == "__main__":
