@@ -190,7 +190,7 @@ def main() -> None:
         )
         releases[c.name] = release
         previous = release
-        CorednsRollout(
+        coredns = CorednsRollout(
             c.name,
             CorednsRolloutArgs(
                 provider=cluster.provider,
@@ -206,7 +206,8 @@ def main() -> None:
                     cluster_name=c.name,
                     peer_cluster_names=tuple(n for n in names if n != c.name),
                     provider=cluster.provider,
-                    depends_on=(release,),
+                    # x-wing's requests to rebel-base need DNS with Cilium IPs.
+                    depends_on=(release, coredns.patch),
                 ),
             )
 

@@ -286,6 +286,21 @@ def _parse(prefix: str, model: Callable[..., _T], raw: Any, problems: list[str])
         return None
 
 
+def _salvage(item: Any) -> ClusterConfig | None:
+    """The valid fields of a cluster entry that failed validation, so cross-field checks still see them.
+
+    Unknown or invalid fields are dropped (already reported); the entry is used only when its name,
+    id and both CIDRs are individually valid.
+    """
+    if not isinstance(item, Mapping):
+        return None
+    fields = {k: item[k] for k in ("name", "id", "vpcCidr", "podCidr") if k in item}
+    try:
+        return ClusterConfig.model_validate(fields)
+    except ValidationError:
+        return None
+
+
 def _cross_checks(
     clusters: Sequence[tuple[int, ClusterConfig]], eks: EksConfig | None, cilium: CiliumConfig | None
 ) -> list[str]:
@@ -361,6 +376,8 @@ def parse_stack_config(
         else:
             for i, item in enumerate(clusters_raw):
                 c = _parse(f"clusters[{i}]", ClusterConfig, item, problems)
+                if c is None:
+                    c = _salvage(item)
                 if c is not None:
                     parsed_clusters.append((i, c))
 

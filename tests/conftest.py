@@ -1,0 +1,21 @@
+"""Shared fixtures: offline evaluations of the real program, computed once per session."""
+
+from __future__ import annotations
+
+import pytest
+
+from mesh.config import StackConfig
+from mesh.harness import ProgramRun
+from mesh.plan import evaluate, evaluate_config
+from mesh.synthetic import synthetic_config
+
+
+@pytest.fixture(scope="session")
+def devstg() -> tuple[StackConfig, ProgramRun]:
+    return evaluate("devstg")
+
+
+@pytest.fixture(scope="session")
+def three() -> tuple[StackConfig, ProgramRun]:
+    """A synthetic stack of three clusters with the demo on."""
+    return evaluate_config("cilium-mesh", "three", synthetic_config(3, demo=True))
