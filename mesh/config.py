@@ -286,41 +286,59 @@ def _parse(prefix: str, model: Callable[..., _T], raw: Any, problems: list[str])
         return None
 
 
-def _salvage(item: Any) -> ClusterConfig | None:
-    """The valid fields of a cluster entry that failed validation, so cross-field checks still see them.
+class _ClusterFields(BaseModel):
+    """The cross-checked fields of one cluster entry; ``None`` where a field is missing or invalid."""
 
-    Unknown or invalid fields are dropped (already reported); the entry is used only when its name,
-    id and both CIDRs are individually valid.
-    """
-    if not isinstance(item, Mapping):
-        return None
-    fields = {k: item[k] for k in ("name", "id", "vpcCidr", "podCidr") if k in item}
-    try:
-        return ClusterConfig.model_validate(fields)
-    except ValidationError:
-        return None
+    model_config = ConfigDict(frozen=True)
+    name: str | None = None
+    id: int | None = None
+    vpc_cidr: str | None = None
+    pod_cidr: str | None = None
+
+
+def _salvage(item: Any) -> _ClusterFields:
+    """The individually valid fields of a cluster entry that failed validation, so that cross-field
+    checks (duplicates, overlaps) still see them; what is invalid was already reported."""
+    fields: dict[str, Any] = {}
+    if isinstance(item, Mapping):
+        for key, attr in (("name", "name"), ("id", "id"), ("vpcCidr", "vpc_cidr"), ("podCidr", "pod_cidr")):
+            probe = {"name": "probe", "id": 1, "vpcCidr": "10.0.0.0/16", "podCidr": "10.1.0.0/16"}
+            probe[key] = item.get(key)
+            try:
+                fields[attr] = getattr(ClusterConfig.model_validate(probe), attr)
+            except ValidationError:
+                continue
+    return _ClusterFields(**fields)
 
 
 def _cross_checks(
-    clusters: Sequence[tuple[int, ClusterConfig]], eks: EksConfig | None, cilium: CiliumConfig | None
+    clusters: Sequence[tuple[int, ClusterConfig | _ClusterFields]],
+    eks: EksConfig | None,
+    cilium: CiliumConfig | None,
 ) -> list[str]:
     problems: list[str] = []
     seen_names: dict[str, int] = {}
     seen_ids: dict[int, int] = {}
     for i, c in clusters:
-        if c.name in seen_names:
+        if c.name is None:
+            pass
+        elif c.name in seen_names:
             problems.append(f"clusters[{i}].name: {c.name} duplicates clusters[{seen_names[c.name]}].name")
         else:
             seen_names[c.name] = i
-        if c.id in seen_ids:
+        if c.id is None:
+            pass
+        elif c.id in seen_ids:
             problems.append(f"clusters[{i}].id: {c.id} duplicates clusters[{seen_ids[c.id]}].id")
         else:
             seen_ids[c.id] = i
     # Every VPC and pod CIDR, plus the service CIDR: nothing may overlap anything else.
     named: dict[str, IPv4Network] = {}
     for i, c in clusters:
-        named[f"clusters[{i}].vpcCidr"] = IPv4Network(c.vpc_cidr)
-        named[f"clusters[{i}].podCidr"] = IPv4Network(c.pod_cidr)
+        if c.vpc_cidr is not None:
+            named[f"clusters[{i}].vpcCidr"] = IPv4Network(c.vpc_cidr)
+        if c.pod_cidr is not None:
+            named[f"clusters[{i}].podCidr"] = IPv4Network(c.pod_cidr)
     if eks is not None:
         named["eks.serviceCidr"] = IPv4Network(eks.service_cidr)
     for a, b in find_overlaps(named):
@@ -330,7 +348,7 @@ def _cross_checks(
     if cilium is not None:
         mask = cilium.pod_cidr_mask_size
         for i, c in clusters:
-            if IPv4Network(c.pod_cidr).prefixlen > mask:
+            if c.pod_cidr is not None and IPv4Network(c.pod_cidr).prefixlen > mask:
                 problems.append(
                     f"clusters[{i}].podCidr: {c.pod_cidr} is smaller than the per-node mask "
                     f"/{mask} (cilium.podCidrMaskSize)"
@@ -338,7 +356,7 @@ def _cross_checks(
         mesh = cilium.clustermesh
         limit = mesh.max_connected_clusters
         for i, c in clusters:
-            if c.id > limit:
+            if c.id is not None and c.id > limit:
                 problems.append(
                     f"clusters[{i}].id: {c.id} exceeds cilium.clustermesh.maxConnectedClusters {limit}"
                 )
@@ -369,17 +387,14 @@ def parse_stack_config(
         problems.append("aws:region: required key is missing")
 
     clusters_raw = raw.get("clusters")
-    parsed_clusters: list[tuple[int, ClusterConfig]] = []
+    parsed_clusters: list[tuple[int, ClusterConfig | _ClusterFields]] = []
     if clusters_raw is not None:
         if not isinstance(clusters_raw, list) or not clusters_raw:
             problems.append("clusters: must be a non-empty list of clusters")
         else:
             for i, item in enumerate(clusters_raw):
                 c = _parse(f"clusters[{i}]", ClusterConfig, item, problems)
-                if c is None:
-                    c = _salvage(item)
-                if c is not None:
-                    parsed_clusters.append((i, c))
+                parsed_clusters.append((i, c if c is not None else _salvage(item)))
 
     sections: dict[str, Any] = {}
     for key, model in (
@@ -399,6 +414,8 @@ def parse_stack_config(
     if network is not None:
         az_count = len(network.availability_zones or ()) or network.az_count
     for i, c in parsed_clusters:
+        if c.vpc_cidr is None:
+            continue
         try:
             plan_subnets(c.vpc_cidr, [f"az{n}" for n in range(az_count)])
         except ValueError as err:

@@ -23,7 +23,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import pulumi
 from google.protobuf import json_format, struct_pb2
 from pulumi.runtime import mocks as pulumi_mocks
 from pulumi.runtime import settings as pulumi_settings
@@ -210,7 +209,7 @@ class PlanMonitor(pulumi_mocks.MockMonitor):
             self.resources[urn] = pulumi_mocks.MockMonitor.ResourceRegistration(urn, id_, state)
         return ResourceRef(urn, id_)
 
-    def RegisterResource(self, request: Any) -> Any:  # noqa: N802 (gRPC method name)
+    def RegisterResource(self, request: Any) -> Any:
         urn = self.make_urn(request.parent, request.type, request.name)
         if request.type == "pulumi:pulumi:Stack":
             self.root_urn = urn
@@ -247,15 +246,15 @@ class PlanMonitor(pulumi_mocks.MockMonitor):
             self.resources[urn] = pulumi_mocks.MockMonitor.ResourceRegistration(urn, id_, state)
         return resource_pb2.RegisterResourceResponse(urn=urn, id=id_, object=encode_struct(state))
 
-    def RegisterResourceOutputs(self, request: Any) -> Any:  # noqa: N802
+    def RegisterResourceOutputs(self, request: Any) -> Any:
         with self._lock:
             self.outputs[request.urn] = decode_struct(request.outputs)
         return super().RegisterResourceOutputs(request)
 
-    def ReadResource(self, request: Any) -> Any:  # noqa: N802
+    def ReadResource(self, request: Any) -> Any:
         raise NotImplementedError(f"the plan does not read existing resources ({request.type})")
 
-    def Invoke(self, request: Any) -> Any:  # noqa: N802
+    def Invoke(self, request: Any) -> Any:
         args = reveal(decode_struct(request.args))
         if request.tok == "pulumi:pulumi:getResource":
             with self._lock:
@@ -293,8 +292,13 @@ def _options(request: Any) -> dict[str, Any]:
     timeouts = request.customTimeouts
     if timeouts.create or timeouts.update or timeouts.delete:
         opts["customTimeouts"] = {
-            k: v for k, v in (("create", timeouts.create), ("update", timeouts.update),
-                              ("delete", timeouts.delete)) if v
+            k: v
+            for k, v in (
+                ("create", timeouts.create),
+                ("update", timeouts.update),
+                ("delete", timeouts.delete),
+            )
+            if v
         }
     return opts
 
@@ -354,7 +358,7 @@ class _WarningLog:
     def __init__(self) -> None:
         self.messages: list[str] = []
 
-    def Log(self, request: Any) -> None:  # noqa: N802
+    def Log(self, request: Any) -> None:
         from pulumi.runtime.proto import engine_pb2
 
         if request.severity in (engine_pb2.WARNING, engine_pb2.ERROR):
@@ -432,7 +436,8 @@ def run_program(
         return ProgramRun(
             project=project,
             stack=stack,
-            registrations=list(monitor.registrations.values()),
+            # Registration order depends on thread timing; URN order is stable across runs.
+            registrations=sorted(monitor.registrations.values(), key=lambda r: r.urn),
             outputs=outputs,
             warnings=engine.messages,
         )

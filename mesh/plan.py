@@ -247,9 +247,13 @@ def summary(cfg: StackConfig, run: ProgramRun) -> str:
     return "\n".join(out)
 
 
-def render_dir(run: ProgramRun, directory: Path) -> list[Path]:
-    """Render every Cilium release with the real chart and its exact values, one folder per release."""
-    from mesh.chart_render import render_cilium
+def render_dir(run: ProgramRun, directory: Path, *, show_secrets: bool = False) -> list[Path]:
+    """Render every Cilium release with the real chart and its exact values, one folder per release.
+
+    Writes ``<release>/values.yaml`` and ``<release>/cilium/templates/...``; Secret data and the CA key
+    are redacted unless ``show_secrets`` (the folder is meant to be a pull-request artifact).
+    """
+    from mesh.chart_render import render_cilium, write_manifests
 
     written: list[Path] = []
     for rel in run.by_type(RELEASE_TYPE):
@@ -257,13 +261,10 @@ def render_dir(run: ProgramRun, directory: Path) -> list[Path]:
         manifests = render_cilium(values, str(rel.inputs.get("version")))
         folder = directory / rel.name
         folder.mkdir(parents=True, exist_ok=True)
-        (folder / "values.yaml").write_text(yaml.safe_dump(_redact_ca_key(values), sort_keys=True))
-        for template, text in sorted(manifests.items()):
-            if not text.strip():
-                continue
-            path = folder / template.replace("/", "__")
-            path.write_text(text)
-            written.append(path)
+        shown = values if show_secrets else _redact_ca_key(values)
+        (folder / "values.yaml").write_text(yaml.safe_dump(shown, sort_keys=True))
+        written.append(folder / "values.yaml")
+        written += write_manifests(manifests, folder, redact_secrets=not show_secrets)
     return written
 
 
@@ -294,7 +295,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         args.json.write_text(json.dumps(plan_document(run, show_secrets=args.show_secrets), indent=2) + "\n")
         print(f"\nplan JSON written to {args.json}")
     if args.render_dir:
-        written = render_dir(run, args.render_dir)
+        written = render_dir(run, args.render_dir, show_secrets=args.show_secrets)
         print(f"rendered {len(written)} manifests into {args.render_dir}")
     return 0
 
