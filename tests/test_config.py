@@ -13,8 +13,18 @@ from hypothesis import strategies as st
 from mesh.config import ConfigError, parse_stack_config
 from mesh.plan import read_stack_files, validate
 
-TRAINING = {"name": "bb-apps-devstg-eks-training", "id": 1, "vpcCidr": "10.3.0.0/16", "podCidr": "10.50.0.0/16"}
-DEMOAPPS = {"name": "bb-apps-devstg-eks-demoapps", "id": 2, "vpcCidr": "10.1.0.0/16", "podCidr": "10.60.0.0/16"}
+TRAINING = {
+    "name": "bb-apps-devstg-eks-training",
+    "id": 1,
+    "vpcCidr": "10.3.0.0/16",
+    "podCidr": "10.50.0.0/16",
+}
+DEMOAPPS = {
+    "name": "bb-apps-devstg-eks-demoapps",
+    "id": 2,
+    "vpcCidr": "10.1.0.0/16",
+    "podCidr": "10.60.0.0/16",
+}
 
 
 def raw(**overrides: Any) -> dict[str, Any]:
@@ -73,9 +83,24 @@ def test_pod_cidr_overlap_names_both_keys() -> None:
 @pytest.mark.parametrize(
     ("cluster", "key", "value", "expected"),
     [
-        (1, "vpcCidr", "10.3.128.0/17", "clusters[1].vpcCidr: 10.3.128.0/17 overlaps clusters[0].vpcCidr 10.3.0.0/16"),
-        (1, "podCidr", "10.3.0.0/16", "clusters[1].podCidr: 10.3.0.0/16 overlaps clusters[0].vpcCidr 10.3.0.0/16"),
-        (0, "podCidr", "172.20.0.0/16", "eks.serviceCidr: 172.20.0.0/16 overlaps clusters[0].podCidr 172.20.0.0/16"),
+        (
+            1,
+            "vpcCidr",
+            "10.3.128.0/17",
+            "clusters[1].vpcCidr: 10.3.128.0/17 overlaps clusters[0].vpcCidr 10.3.0.0/16",
+        ),
+        (
+            1,
+            "podCidr",
+            "10.3.0.0/16",
+            "clusters[1].podCidr: 10.3.0.0/16 overlaps clusters[0].vpcCidr 10.3.0.0/16",
+        ),
+        (
+            0,
+            "podCidr",
+            "172.20.0.0/16",
+            "eks.serviceCidr: 172.20.0.0/16 overlaps clusters[0].podCidr 172.20.0.0/16",
+        ),
     ],
 )
 def test_every_overlap_is_an_error(cluster: int, key: str, value: str, expected: str) -> None:
@@ -123,7 +148,13 @@ def test_every_problem_is_reported_at_once() -> None:
     found = problems(config)
     assert len(found) >= 5, found
     keys = {p.split(":")[0] for p in found}
-    assert {"clusters[0].podCIDR", "clusters[1].vpcCidr", "clusters[1].id", "network.natGateway", "nodeGroup"} <= keys
+    assert {
+        "clusters[0].podCIDR",
+        "clusters[1].vpcCidr",
+        "clusters[1].id",
+        "network.natGateway",
+        "nodeGroup",
+    } <= keys
 
 
 def test_node_group_sizes_must_be_ordered() -> None:
@@ -134,15 +165,22 @@ def test_node_group_sizes_must_be_ordered() -> None:
 def test_per_node_mask_must_fit_the_pod_cidr() -> None:
     config = raw(cilium={"version": "1.16.3", "podCidrMaskSize": 24})
     config["clusters"][0]["podCidr"] = "10.50.0.0/25"
-    assert "clusters[0].podCidr: 10.50.0.0/25 is smaller than the per-node mask /24 (cilium.podCidrMaskSize)" in (
-        problems(config)
+    assert (
+        "clusters[0].podCidr: 10.50.0.0/25 is smaller than the per-node mask /24 (cilium.podCidrMaskSize)"
+        in (problems(config))
     )
 
 
 def test_external_etcd_cannot_be_combined_with_the_clustermesh_apiserver() -> None:
     found = problems(raw(cilium={"version": "1.16.3", "etcdEndpoints": ["https://etcd.example:2379"]}))
     assert len(found) == 1 and found[0].startswith("cilium.etcdEndpoints: ")
-    ok = raw(cilium={"version": "1.16.3", "etcdEndpoints": ["https://etcd.example:2379"], "clustermesh": {"enabled": False}})
+    ok = raw(
+        cilium={
+            "version": "1.16.3",
+            "etcdEndpoints": ["https://etcd.example:2379"],
+            "clustermesh": {"enabled": False},
+        }
+    )
     assert parse_stack_config(ok, region="us-east-1").cilium.etcd_endpoints == ("https://etcd.example:2379",)
 
 
@@ -150,7 +188,9 @@ def test_max_connected_clusters_is_one_stack_wide_key() -> None:
     # Cilium requires the same value on every cluster of a mesh: a per-cluster value cannot be expressed.
     config = raw()
     config["clusters"][1]["maxConnectedClusters"] = 511
-    assert "clusters[1].maxConnectedClusters: unknown key (check spelling; keys are camelCase)" in problems(config)
+    assert "clusters[1].maxConnectedClusters: unknown key (check spelling; keys are camelCase)" in problems(
+        config
+    )
     assert "cilium.clustermesh.maxConnectedClusters" in " ".join(
         problems(raw(cilium={"version": "1.16.3", "clustermesh": {"maxConnectedClusters": 300}}))
     )
@@ -160,7 +200,8 @@ def test_public_endpoint_open_to_the_world_needs_an_explicit_opt_in() -> None:
     found = problems(raw(eks={"publicAccessCidrs": ["0.0.0.0/0"]}))
     assert found[0].startswith("eks: publicAccessCidrs contains 0.0.0.0/0")
     cfg = parse_stack_config(
-        raw(eks={"publicAccessCidrs": ["0.0.0.0/0"], "allowPublicAccessFromAnywhere": True}), region="us-east-1"
+        raw(eks={"publicAccessCidrs": ["0.0.0.0/0"], "allowPublicAccessFromAnywhere": True}),
+        region="us-east-1",
     )
     assert cfg.eks.public_access_cidrs == ("0.0.0.0/0",)
 

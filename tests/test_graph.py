@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
-from itertools import combinations
+from itertools import combinations, pairwise
 
 import pytest
 
@@ -42,7 +42,9 @@ def stack(request: pytest.FixtureRequest) -> tuple[StackConfig, ProgramRun]:
     return request.getfixturevalue(request.param)
 
 
-def test_node_group_and_release_wait_for_both_daemonset_patches(stack: tuple[StackConfig, ProgramRun]) -> None:
+def test_node_group_and_release_wait_for_both_daemonset_patches(
+    stack: tuple[StackConfig, ProgramRun],
+) -> None:
     cfg, run = stack
     for c in cfg.clusters:
         patches = of_cluster(run, PATCH, c.name, "cilium-mesh:mesh:CniTakeover")
@@ -69,20 +71,29 @@ def test_coredns_is_rolled_after_the_release(stack: tuple[StackConfig, ProgramRu
         assert coredns.options.get("retainOnDelete") is True
 
 
-def test_releases_upgrade_one_cluster_at_a_time_in_config_order(stack: tuple[StackConfig, ProgramRun]) -> None:
+def test_releases_upgrade_one_cluster_at_a_time_in_config_order(
+    stack: tuple[StackConfig, ProgramRun],
+) -> None:
     cfg, run = stack
     releases = [of_cluster(run, RELEASE, c.name, "cilium-mesh:mesh:CiliumRelease")[0] for c in cfg.clusters]
-    for earlier, later in zip(releases, releases[1:], strict=False):
+    for earlier, later in pairwise(releases):
         assert earlier.urn in later.dependencies
         assert not run.depends_on(earlier, later)
 
 
-def test_mesh_endpoints_come_before_every_release_that_names_them(stack: tuple[StackConfig, ProgramRun]) -> None:
+def test_mesh_endpoints_come_before_every_release_that_names_them(
+    stack: tuple[StackConfig, ProgramRun],
+) -> None:
     cfg, run = stack
-    services = {owned_by(run, s, "cilium-mesh:mesh:MeshEndpoint"): s for s in run.by_type(SERVICE)
-                if s.inputs["metadata"]["name"] == "clustermesh-apiserver-lb"}
+    services = {
+        owned_by(run, s, "cilium-mesh:mesh:MeshEndpoint"): s
+        for s in run.by_type(SERVICE)
+        if s.inputs["metadata"]["name"] == "clustermesh-apiserver-lb"
+    }
     assert set(services) == {c.name for c in cfg.clusters}
-    hostnames = {n: s.outputs["status"]["loadBalancer"]["ingress"][0]["hostname"] for n, s in services.items()}
+    hostnames = {
+        n: s.outputs["status"]["loadBalancer"]["ingress"][0]["hostname"] for n, s in services.items()
+    }
     for c in cfg.clusters:
         (release,) = of_cluster(run, RELEASE, c.name, "cilium-mesh:mesh:CiliumRelease")
         values = release.inputs["values"]
@@ -96,14 +107,18 @@ def test_mesh_endpoints_come_before_every_release_that_names_them(stack: tuple[S
             assert not run.depends_on(service, release)
 
 
-def test_mesh_load_balancer_is_internal_and_only_peers_may_connect(stack: tuple[StackConfig, ProgramRun]) -> None:
+def test_mesh_load_balancer_is_internal_and_only_peers_may_connect(
+    stack: tuple[StackConfig, ProgramRun],
+) -> None:
     cfg, run = stack
     for c in cfg.clusters:
         (svc,) = of_cluster(run, SERVICE, c.name, "cilium-mesh:mesh:MeshEndpoint")
         meta, spec = svc.inputs["metadata"], svc.inputs["spec"]
         assert meta["annotations"]["service.beta.kubernetes.io/aws-load-balancer-internal"] == "true"
         assert spec["type"] == "LoadBalancer"
-        assert spec["loadBalancerSourceRanges"] == sorted(p.vpc_cidr for p in cfg.clusters if p.name != c.name)
+        assert spec["loadBalancerSourceRanges"] == sorted(
+            p.vpc_cidr for p in cfg.clusters if p.name != c.name
+        )
         assert spec["ports"][0]["nodePort"] == cfg.cilium.clustermesh.node_port
 
 
@@ -111,30 +126,41 @@ def test_every_pair_is_peered_with_routes_in_every_route_table(stack: tuple[Stac
     cfg, run = stack
     peerings = run.by_type("aws:ec2/vpcPeeringConnection:VpcPeeringConnection")
     assert len(peerings) == len(cfg.clusters) * (len(cfg.clusters) - 1) // 2
-    tables = {c.name: of_cluster(run, ROUTE_TABLE, c.name, "cilium-mesh:network:ClusterVpc") for c in cfg.clusters}
+    tables = {
+        c.name: of_cluster(run, ROUTE_TABLE, c.name, "cilium-mesh:network:ClusterVpc") for c in cfg.clusters
+    }
     # public + one private per AZ
     assert all(len(t) == 1 + len(cfg.availability_zones) for t in tables.values())
     routes = [r for r in run.by_type(ROUTE) if r.inputs.get("vpcPeeringConnectionId")]
     for a, b in combinations(cfg.clusters, 2):
         for owner, peer in ((a, b), (b, a)):
             table_ids = {t.id for t in tables[owner.name]}
-            to_peer = {r.inputs["routeTableId"] for r in routes if r.inputs["destinationCidrBlock"] == peer.vpc_cidr}
+            to_peer = {
+                r.inputs["routeTableId"] for r in routes if r.inputs["destinationCidrBlock"] == peer.vpc_cidr
+            }
             assert table_ids <= to_peer, (owner.name, peer.name)
     assert len(routes) == sum(len(t) for t in tables.values()) * (len(cfg.clusters) - 1)
 
 
-def test_datapath_rules_open_exactly_the_mesh_ports_to_peer_vpcs_only(stack: tuple[StackConfig, ProgramRun]) -> None:
+def test_datapath_rules_open_exactly_the_mesh_ports_to_peer_vpcs_only(
+    stack: tuple[StackConfig, ProgramRun],
+) -> None:
     cfg, run = stack
     expected = {("udp", 8472, 8472), ("tcp", 4240, 4240), ("icmp", 8, 0), ("tcp", 32380, 32380)}
-    eks_clusters = {owned_by(run, e, "cilium-mesh:mesh:EksCluster"): e for e in run.by_type("eks:index:Cluster")}
+    eks_clusters = {
+        owned_by(run, e, "cilium-mesh:mesh:EksCluster"): e for e in run.by_type("eks:index:Cluster")
+    }
     for c in cfg.clusters:
         rules = of_cluster(run, RULE, c.name, "cilium-mesh:network:MeshSecurityRules")
         sg = eks_clusters[c.name].outputs["clusterSecurityGroupId"]
         for peer in cfg.clusters:
             if peer.name == c.name:
                 continue
-            mine = {(r.inputs["ipProtocol"], r.inputs["fromPort"], r.inputs["toPort"]) for r in rules
-                    if r.inputs["cidrIpv4"] == peer.vpc_cidr}
+            mine = {
+                (r.inputs["ipProtocol"], r.inputs["fromPort"], r.inputs["toPort"])
+                for r in rules
+                if r.inputs["cidrIpv4"] == peer.vpc_cidr
+            }
             assert mine == expected, (c.name, peer.name)
         assert {r.inputs["securityGroupId"] for r in rules} == {sg}
         assert len(rules) == len(expected) * (len(cfg.clusters) - 1)
@@ -164,12 +190,17 @@ def test_node_groups_are_tainted_private_and_imdsv2(devstg: tuple[StackConfig, P
     for c in cfg.clusters:
         (ng,) = of_cluster(run, NODE_GROUP, c.name, "cilium-mesh:mesh:ClusterNodes")
         i = ng.inputs
-        assert i["taints"] == [{"key": "node.cilium.io/agent-not-ready", "value": "true", "effect": "NO_EXECUTE"}]
+        assert i["taints"] == [
+            {"key": "node.cilium.io/agent-not-ready", "value": "true", "effect": "NO_EXECUTE"}
+        ]
         assert i["enableIMDSv2"] is True or i.get("enableImdSv2") is True
         assert i["operatingSystem"] == "AL2023"
         group = cfg.node_group_for(c)
-        assert i["scalingConfig"] == {"minSize": group.min_size, "desiredSize": group.desired_size,
-                                      "maxSize": group.max_size}
+        assert i["scalingConfig"] == {
+            "minSize": group.min_size,
+            "desiredSize": group.desired_size,
+            "maxSize": group.max_size,
+        }
         subnets = of_cluster(run, "aws:ec2/subnet:Subnet", c.name, "cilium-mesh:network:ClusterVpc")
         private = {s.id for s in subnets if "kubernetes.io/role/internal-elb" in s.inputs["tags"]}
         assert set(i["subnetIds"]) == private and len(private) == len(cfg.availability_zones)
@@ -184,9 +215,13 @@ def test_takeover_patches_are_forced_and_never_block_destroy(devstg: tuple[Stack
         assert patch.options.get("retainOnDelete") is True
 
 
-def test_every_kubernetes_resource_uses_its_clusters_explicit_provider(devstg: tuple[StackConfig, ProgramRun]) -> None:
+def test_every_kubernetes_resource_uses_its_clusters_explicit_provider(
+    devstg: tuple[StackConfig, ProgramRun],
+) -> None:
     cfg, run = devstg
-    providers = {owned_by(run, p, "cilium-mesh:mesh:EksCluster"): p for p in run.by_type("pulumi:providers:kubernetes")}
+    providers = {
+        owned_by(run, p, "cilium-mesh:mesh:EksCluster"): p for p in run.by_type("pulumi:providers:kubernetes")
+    }
     assert set(providers) == {c.name for c in cfg.clusters}
     for p in providers.values():
         assert p.inputs["enableServerSideApply"] == "true" or p.inputs["enableServerSideApply"] is True
@@ -238,8 +273,10 @@ def test_demo_runs_in_every_cluster_after_cilium_and_coredns(three: tuple[StackC
         for r in demo:
             assert run.depends_on(r, release), r.name
         policy = next(r for r in demo if r.type.endswith("CiliumNetworkPolicy"))
-        allowed = {e["matchLabels"]["io.cilium.k8s.policy.cluster"]
-                   for e in policy.inputs["spec"]["ingress"][0]["fromEndpoints"]}
+        allowed = {
+            e["matchLabels"]["io.cilium.k8s.policy.cluster"]
+            for e in policy.inputs["spec"]["ingress"][0]["fromEndpoints"]
+        }
         assert allowed == {p.name for p in cfg.clusters}
 
 
@@ -255,5 +292,11 @@ def test_stack_outputs_per_cluster(devstg: tuple[StackConfig, ProgramRun]) -> No
         assert out["endpoint"].startswith("https://") and isinstance(out["kubeconfig"], Secret)
         assert out["meshEndpoint"].endswith(".elb.us-east-1.amazonaws.com:2379")
     commands = run.outputs["verifyCommands"]
-    assert any(cmd.startswith("cilium clustermesh status --context bb-apps-devstg-eks-training --wait") for cmd in commands)
-    assert "cilium connectivity test --context bb-apps-devstg-eks-training --multi-cluster bb-apps-devstg-eks-demoapps" in commands
+    assert any(
+        cmd.startswith("cilium clustermesh status --context bb-apps-devstg-eks-training --wait")
+        for cmd in commands
+    )
+    assert (
+        "cilium connectivity test --context bb-apps-devstg-eks-training "
+        "--multi-cluster bb-apps-devstg-eks-demoapps" in commands
+    )

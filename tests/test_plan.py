@@ -14,7 +14,16 @@ from mesh.config import StackConfig
 from mesh.harness import ProgramRun
 from mesh.plan import ROOT, evaluate, main, plan_document, summary
 
-CONTRACT_KEYS = {"urn", "type", "name", "parent", "provider", "inputs", "dependencies", "propertyDependencies"}
+CONTRACT_KEYS = {
+    "urn",
+    "type",
+    "name",
+    "parent",
+    "provider",
+    "inputs",
+    "dependencies",
+    "propertyDependencies",
+}
 
 
 def test_json_document_follows_the_contract(devstg: tuple[StackConfig, ProgramRun]) -> None:
@@ -25,7 +34,7 @@ def test_json_document_follows_the_contract(devstg: tuple[StackConfig, ProgramRu
     urns = [r["urn"] for r in doc["resources"]]
     assert len(urns) == len(set(urns)) == len(run.registrations)
     for r in doc["resources"]:
-        assert CONTRACT_KEYS <= set(r), r["name"]
+        assert set(r) >= CONTRACT_KEYS, r["name"]
         assert r["urn"].startswith("urn:pulumi:devstg::cilium-mesh::") and r["urn"].endswith(f"::{r['name']}")
         assert all(d in urns or "$" in d for d in r["dependencies"]), r["name"]
         if r["parent"]:
@@ -40,7 +49,9 @@ def test_secrets_are_hidden_unless_asked(devstg: tuple[StackConfig, ProgramRun])
     assert hidden["outputs"]["clusters"][name]["kubeconfig"] == "[secret]"
     kubeconfig = shown["outputs"]["clusters"][name]["kubeconfig"]
     assert json.loads(kubeconfig)["clusters"][0]["cluster"]["server"].startswith("https://placeholder-")
-    release = next(r for r in hidden["resources"] if r["type"] == "kubernetes:helm.sh/v3:Release" and r["name"] == name)
+    release = next(
+        r for r in hidden["resources"] if r["type"] == "kubernetes:helm.sh/v3:Release" and r["name"] == name
+    )
     assert release["inputs"]["values"]["tls"]["ca"]["key"] == "[secret]"
     assert release["inputs"]["values"]["cluster"] == {"name": name, "id": 1}
     provider = next(r for r in hidden["resources"] if r["type"] == "pulumi:providers:kubernetes")
@@ -52,7 +63,9 @@ def test_two_evaluations_give_identical_plans() -> None:
     first = plan_document(evaluate("devstg")[1], show_secrets=True)
     second = plan_document(evaluate("devstg")[1], show_secrets=True)
     assert first == second
-    values = [r["inputs"]["values"] for r in first["resources"] if r["type"] == "kubernetes:helm.sh/v3:Release"]
+    values = [
+        r["inputs"]["values"] for r in first["resources"] if r["type"] == "kubernetes:helm.sh/v3:Release"
+    ]
     assert len(values) == 2 and all("tls" in v for v in values)
 
 
@@ -62,10 +75,16 @@ def test_summary_shows_what_a_reviewer_needs(devstg: tuple[StackConfig, ProgramR
     for c in cfg.clusters:
         assert f"{c.name}  id={c.id}  vpc={c.vpc_cidr}  pods={c.pod_cidr}" in text
     assert "10.3.0.0/18" in text and "10.1.128.0/20" in text  # a private and a public subnet
-    assert "bb-apps-devstg-eks-demoapps--bb-apps-devstg-eks-training: 3 routes -> 10.1.0.0/16, 3 routes -> 10.3.0.0/16" in text
+    assert (
+        "bb-apps-devstg-eks-demoapps--bb-apps-devstg-eks-training: "
+        "3 routes -> 10.1.0.0/16, 3 routes -> 10.3.0.0/16" in text
+    )
     assert "udp   8472" in text and "from 10.1.0.0/16" in text
     assert "chart cilium 1.16.3 (release 'cilium' in kube-system)" in text
-    assert 'routingMode = "tunnel"' in text and 'ipam.operator.clusterPoolIPv4PodCIDRList = ["10.60.0.0/16"]' in text
+    assert (
+        'routingMode = "tunnel"' in text
+        and 'ipam.operator.clusterPoolIPv4PodCIDRList = ["10.60.0.0/16"]' in text
+    )
     assert f"{len(run.registrations):>4}  total" in text
     assert "placeholder" in text
 
@@ -83,7 +102,9 @@ def test_cli_writes_json_and_rendered_manifests(tmp_path: Path, capsys: pytest.C
     import yaml
 
     (config,) = yaml.safe_load_all(
-        (rendered / "bb-apps-devstg-eks-training" / "cilium" / "templates" / "cilium-configmap.yaml").read_text()
+        (
+            rendered / "bb-apps-devstg-eks-training" / "cilium" / "templates" / "cilium-configmap.yaml"
+        ).read_text()
     )
     assert config["data"]["cluster-name"] == "bb-apps-devstg-eks-training"
     assert config["data"]["cluster-id"] == "1" and config["data"]["routing-mode"] == "tunnel"
@@ -96,20 +117,35 @@ def test_cli_writes_json_and_rendered_manifests(tmp_path: Path, capsys: pytest.C
 
 def _run_cli(project: Path, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-c", "import sys; from mesh.plan import main, ROOT; sys.exit(main(sys.argv[1:]))", *args],
-        cwd=ROOT, capture_output=True, text=True, check=False, timeout=120,
+        [
+            sys.executable,
+            "-c",
+            "import sys; from mesh.plan import main, ROOT; sys.exit(main(sys.argv[1:]))",
+            *args,
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
     )
 
 
 def test_invalid_config_exits_2_with_every_error_and_no_traceback(tmp_path: Path) -> None:
     project = tmp_path / "project"
-    shutil.copytree(ROOT, project, ignore=shutil.ignore_patterns("venv", ".git", "out", "__pycache__", "tests"))
+    shutil.copytree(
+        ROOT, project, ignore=shutil.ignore_patterns("venv", ".git", "out", "__pycache__", "tests")
+    )
     bad = (project / "Pulumi.devstg.yaml").read_text()
     bad = bad.replace("podCidr: 10.60.0.0/16", "podCidr: 10.50.0.0/16").replace("id: 2", "id: 1")
     bad = bad.replace("vpcCidr: 10.1.0.0/16", "vpcCIDR: 10.1.0.0/16")
     (project / "Pulumi.bad.yaml").write_text(bad)
     proc = subprocess.run(
-        [sys.executable, "-m", "mesh.plan", "bad"], cwd=project, capture_output=True, text=True, timeout=120,
+        [sys.executable, "-m", "mesh.plan", "bad"],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        timeout=120,
         check=False,
     )
     assert proc.returncode == 2, proc.stderr
@@ -135,9 +171,12 @@ def test_program_itself_refuses_bad_config_before_any_resource() -> None:
     config["cilium-mesh:clusters"][1]["id"] = 1
     with pytest.raises(pulumi.RunError, match=r"clusters\[1\]\.id: 1 duplicates clusters\[0\]\.id"):
         run_program(
-            ROOT / "__main__.py", project="cilium-mesh", stack="bad",
+            ROOT / "__main__.py",
+            project="cilium-mesh",
+            stack="bad",
             config={k: v if isinstance(v, str) else json.dumps(v) for k, v in config.items()},
-            mocks=ResourceMocks(), project_dir=ROOT,
+            mocks=ResourceMocks(),
+            project_dir=ROOT,
         )
 
 
