@@ -39,7 +39,7 @@ bench: $(VENV)/.dev
 
 ## Checks a deployed mesh for real (needs the stack's outputs and cluster access).
 verify: $(VENV)/.runtime
-	$(PY) -m mesh.verify $(STACK)
+	$(PY) -m mesh.verify $(STACK) $(VERIFY_ARGS)
 
 clean:
 	rm -rf $(OUT) .pytest_cache .ruff_cache

@@ -421,6 +421,10 @@ def run_program(
         else:
             body = program
 
+        try:
+            previous = asyncio.get_event_loop_policy().get_event_loop()
+        except RuntimeError:
+            previous = None
         loop = asyncio.new_event_loop()
         try:
             asyncio.set_event_loop(loop)
@@ -429,7 +433,10 @@ def run_program(
         finally:
             loop.run_until_complete(loop.shutdown_asyncgens())
             loop.close()
-            asyncio.set_event_loop(None)
+            # Give the caller its loop back (other mock-runtime tests in the process rely on one).
+            asyncio.set_event_loop(
+                previous if previous and not previous.is_closed() else asyncio.new_event_loop()
+            )
             pulumi_settings.reset_options()
             set_all_config({}, [])
         outputs = monitor.outputs.get(monitor.root_urn, {})
