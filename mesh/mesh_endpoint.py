@@ -55,6 +55,9 @@ def service_spec(args: MeshEndpointArgs) -> dict:
             }
         ],
         "loadBalancerSourceRanges": sorted(args.peer_cidrs),
+        # Each clustermesh-apiserver replica runs its own etcd: a client that switched replica would
+        # resync everything, so keep every peer on one replica.
+        "sessionAffinity": "ClientIP",
         # Every node passes the NLB health check and forwards to the apiserver pod wherever it runs.
         "externalTrafficPolicy": "Cluster",
     }

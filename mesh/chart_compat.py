@@ -1,0 +1,123 @@
+"""Every difference between Cilium Helm chart versions that the values builder must know about.
+
+`mesh.cilium_values.build_values` produces *canonical* values: the value layout shared by the
+1.16, 1.17 and 1.18 charts. `adapt_values` turns them into the values for one chart version.
+Nothing else in the project branches on the chart version.
+
+What was compared (values.yaml, values.schema.json and templates/validate.yaml of the charts
+1.16.3, 1.16.19, 1.17.18 and 1.18.12, plus upstream pull requests for later lines):
+
+* Identical in 1.16.3 - 1.18.12 for every key the builder sets: `cluster.*`, `eni.enabled`,
+  `routingMode`, `tunnelProtocol`, `ipam.*`, `k8sServiceHost/Port`, `operator.replicas`,
+  `encryption.*`, `etcd.*`, `tls.ca.*`, `clustermesh.config.clusters[{name, address, port}]`,
+  `clustermesh.apiserver.{replicas,service.type,tls.*,kvstoremesh.enabled}`,
+  `clustermesh.maxConnectedClusters` (255 or 511), `clustermesh.enableEndpointSliceSynchronization`
+  (present everywhere, not used here).
+* `kubeProxyReplacement`: 1.16/1.17 have no schema entry (commented out in values.yaml), 1.18 declares
+  `[string, boolean]`; every chart >= 1.15 accepts only "true"/"false" (1.14's "strict"/"partial"
+  fail the render), so the canonical boolean `True` is valid everywhere we support.
+* `enableIPv4Masquerade`: default `true` in 1.16/1.17, `null` (derived: off in ENI mode) in 1.18.
+  The builder always sets it explicitly, so no adaptation is needed.
+* `tls.ca`: the shared CA lives at top-level `tls.ca` since 1.15; `clustermesh.apiserver.tls.ca`
+  fails the render ("removed in v1.15").
+* 1.18 validate.yaml allows `clustermesh.useAPIServer=true` with `identityAllocationMode=kvstore`
+  when KVStoreMesh is on (cilium#39523); 1.16/1.17 reject it. The builder rejects kvstore + mesh
+  for every version, so this only matters for tests that probe the chart.
+* 1.18 adds `clustermesh.apiserver.kvstoremesh.kvstoreMode` (default "internal") and deprecates
+  `clustermesh.apiserver.kvstoremesh.enabled`; 1.19 removes the option and always runs KVStoreMesh
+  with the clustermesh-apiserver (cilium#39785). `adapt_values` drops the key for >= 1.19.
+* Agents reach the local KVStoreMesh with `clustermesh-apiserver-remote-cert` in 1.16.3 and with
+  `clustermesh-apiserver-local-cert` in 1.16.19+ (cilium#33137, backported). Both are generated from
+  the shared CA by the chart, so nothing to adapt; tests derive the mapping from the rendered pods.
+* Charts older than 1.16 are rejected: `kubeProxyReplacement`, `tls.ca` and the name rules differ.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+MIN_SUPPORTED_MINOR = (1, 16)
+"""Oldest chart line the builder supports (the runbook's line)."""
+
+_VERSION_RE = re.compile(r"^v?(\d+)\.(\d+)\.(\d+)(?:[-+].*)?$")
+
+
+@dataclass(frozen=True, order=True)
+class ChartVersion:
+    """A Cilium chart version such as ``1.18.12`` (a leading ``v`` and pre-release suffix are accepted)."""
+
+    major: int
+    minor: int
+    patch: int
+
+    @classmethod
+    def parse(cls, text: str) -> ChartVersion:
+        match = _VERSION_RE.match(text.strip())
+        if match is None:
+            raise ValueError(f"chart version {text!r} is not of the form MAJOR.MINOR.PATCH (e.g. 1.18.12)")
+        major, minor, patch = (int(part) for part in match.groups())
+        return cls(major, minor, patch)
+
+    @property
+    def line(self) -> str:
+        """The release line, e.g. ``"1.18"``."""
+        return f"{self.major}.{self.minor}"
+
+    def __str__(self) -> str:
+        return f"{self.major}.{self.minor}.{self.patch}"
+
+
+@dataclass(frozen=True)
+class ChartCapabilities:
+    """What one chart version accepts, as far as the values builder is concerned."""
+
+    version: ChartVersion
+    kvstoremesh_toggle: bool
+    """`clustermesh.apiserver.kvstoremesh.enabled` exists (1.16-1.18). From 1.19 KVStoreMesh always runs."""
+    kvstore_identity_with_apiserver: bool
+    """Chart accepts `useAPIServer=true` + `identityAllocationMode=kvstore` if KVStoreMesh runs (1.18+)."""
+
+
+def capabilities(version: str) -> ChartCapabilities:
+    """Capabilities of the chart `version`; raises ValueError for charts older than 1.16."""
+    parsed = ChartVersion.parse(version)
+    if (parsed.major, parsed.minor) < MIN_SUPPORTED_MINOR:
+        minimum = ".".join(str(part) for part in MIN_SUPPORTED_MINOR)
+        raise ValueError(
+            f"Cilium chart {parsed} is not supported: the values builder targets charts >= {minimum} "
+            "(older charts use other kubeProxyReplacement values and CA settings)"
+        )
+    line = (parsed.major, parsed.minor)
+    return ChartCapabilities(
+        version=parsed,
+        kvstoremesh_toggle=line < (1, 19),
+        kvstore_identity_with_apiserver=line >= (1, 18),
+    )
+
+
+def adapt_values(values: Mapping[str, Any], version: str) -> dict[str, Any]:
+    """Return a deep copy of canonical `values` adjusted for chart `version`.
+
+    Raises ValueError when the values ask for something the chart can no longer do
+    (e.g. KVStoreMesh disabled on a chart that always runs it).
+    """
+    caps = capabilities(version)
+    adapted = copy.deepcopy(dict(values))
+    if not caps.kvstoremesh_toggle:
+        apiserver = adapted.get("clustermesh", {}).get("apiserver", {})
+        kvstoremesh = apiserver.get("kvstoremesh")
+        if isinstance(kvstoremesh, dict) and "enabled" in kvstoremesh:
+            if kvstoremesh["enabled"] is not True:
+                raise ValueError(
+                    f"Cilium chart {caps.version} always runs KVStoreMesh with the clustermesh-apiserver; "
+                    "kvstoremesh=False is only possible on charts 1.16-1.18"
+                )
+            # The option was removed in 1.19; leaving it would be dead configuration.
+            del kvstoremesh["enabled"]
+            if not kvstoremesh:
+                del apiserver["kvstoremesh"]
+    return adapted
