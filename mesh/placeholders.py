@@ -140,7 +140,7 @@ class PlanMocks(ResourceMocks):
         return placeholder_id(res.type, res.name), inputs
 
     # --- AWS ---------------------------------------------------------------------------------------
-    def _aws_ec2_vpc_Vpc(self, res: NewResource, inputs: dict) -> tuple[str, dict]:  # noqa: N802
+    def _aws_ec2_vpc_Vpc(self, res: NewResource, inputs: dict) -> tuple[str, dict]:
         id_ = placeholder_id(res.type, res.name)
         return id_, {
             **inputs,
@@ -149,7 +149,7 @@ class PlanMocks(ResourceMocks):
             "mainRouteTableId": f"rtb-{PLACEHOLDER}-main-{_short(res.name)}",
         }
 
-    def _aws_kms_key_Key(self, res: NewResource, inputs: dict) -> tuple[str, dict]:  # noqa: N802
+    def _aws_kms_key_Key(self, res: NewResource, inputs: dict) -> tuple[str, dict]:
         key_id = f"{PLACEHOLDER}-{_short(res.name)}"
         return key_id, {
             **inputs,
@@ -157,11 +157,11 @@ class PlanMocks(ResourceMocks):
             "arn": f"arn:aws:kms:{self.region}:{ACCOUNT_ID}:key/{key_id}",
         }
 
-    def _aws_iam_role_Role(self, res: NewResource, inputs: dict) -> tuple[str, dict]:  # noqa: N802
+    def _aws_iam_role_Role(self, res: NewResource, inputs: dict) -> tuple[str, dict]:
         return res.name, {**inputs, "name": res.name, "arn": f"arn:aws:iam::{ACCOUNT_ID}:role/{res.name}"}
 
     # --- pulumi-eks (remote components: children never reach the mocks, so stand them in) ----------
-    def _eks_index_Cluster(self, res: NewResource, inputs: dict) -> tuple[str, dict]:  # noqa: N802
+    def _eks_index_Cluster(self, res: NewResource, inputs: dict) -> tuple[str, dict]:
         name = inputs.get("name", res.name)
         endpoint = eks_endpoint(name, self.region)
         sg = cluster_security_group_id(name)
@@ -186,7 +186,7 @@ class PlanMocks(ResourceMocks):
             "oidcProviderArn": f"arn:aws:iam::{ACCOUNT_ID}:oidc-provider/{PLACEHOLDER}/{name}",
         }
 
-    def _eks_index_ManagedNodeGroup(self, res: NewResource, inputs: dict) -> tuple[str, dict]:  # noqa: N802
+    def _eks_index_ManagedNodeGroup(self, res: NewResource, inputs: dict) -> tuple[str, dict]:
         node_group = res.register_child(
             "aws:eks/nodeGroup:NodeGroup",
             f"{res.name}-nodeGroup",
@@ -195,12 +195,12 @@ class PlanMocks(ResourceMocks):
         return "", {"nodeGroup": node_group}
 
     # --- TLS: a real CA, so the chart can sign with it ----------------------------------------------
-    def _tls_index_privateKey_PrivateKey(self, res: NewResource, inputs: dict) -> tuple[str, dict]:  # noqa: N802
+    def _tls_index_privateKey_PrivateKey(self, res: NewResource, inputs: dict) -> tuple[str, dict]:
         _, key_pem = deterministic_ca(res.name, "seed", "seed", 1)
         self._ca_keys[key_pem] = res.name
         return f"{PLACEHOLDER}-{_short(res.name)}", {**inputs, "privateKeyPem": Secret(key_pem)}
 
-    def _tls_index_selfSignedCert_SelfSignedCert(self, res: NewResource, inputs: dict) -> tuple[str, dict]:  # noqa: N802
+    def _tls_index_selfSignedCert_SelfSignedCert(self, res: NewResource, inputs: dict) -> tuple[str, dict]:
         seed = self._ca_keys.get(str(inputs.get("privateKeyPem")), res.name)
         subject = inputs.get("subject") or {}
         cert_pem, _ = deterministic_ca(
@@ -212,7 +212,7 @@ class PlanMocks(ResourceMocks):
         return f"{PLACEHOLDER}-{_short(res.name)}", {**inputs, "certPem": cert_pem}
 
     # --- Kubernetes ---------------------------------------------------------------------------------
-    def _kubernetes_core_v1_Service(self, res: NewResource, inputs: dict) -> tuple[str, dict]:  # noqa: N802
+    def _kubernetes_core_v1_Service(self, res: NewResource, inputs: dict) -> tuple[str, dict]:
         meta = inputs.get("metadata", {})
         state = {**inputs}
         if inputs.get("spec", {}).get("type") == "LoadBalancer":
@@ -220,7 +220,7 @@ class PlanMocks(ResourceMocks):
             state["status"] = {"loadBalancer": {"ingress": [{"hostname": host}]}}
         return f"{meta.get('namespace', 'default')}/{meta.get('name', res.name)}", state
 
-    def _kubernetes_helm_sh_v3_Release(self, res: NewResource, inputs: dict) -> tuple[str, dict]:  # noqa: N802
+    def _kubernetes_helm_sh_v3_Release(self, res: NewResource, inputs: dict) -> tuple[str, dict]:
         status = {
             "name": inputs.get("name", res.name),
             "namespace": inputs.get("namespace", "default"),
