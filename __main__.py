@@ -116,6 +116,8 @@ def main() -> None:
                 public_access_cidrs=cfg.eks.public_access_cidrs,
                 authentication_mode=cfg.eks.authentication_mode,
                 enabled_log_types=cfg.eks.enabled_log_types,
+                public_from_anywhere_opt_in=cfg.eks.allow_public_access_from_anywhere,
+                aws_profile=cfg.aws_profile,
                 protect=cfg.protect,
                 tags=tags,
             ),

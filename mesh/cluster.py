@@ -14,6 +14,8 @@ import pulumi_aws as aws
 import pulumi_eks as eks
 import pulumi_kubernetes as k8s
 
+PUBLIC_FROM_ANYWHERE_TAG = "cilium-mesh/public-endpoint-from-anywhere"
+
 
 @dataclass(frozen=True)
 class EksClusterArgs:
@@ -32,6 +34,8 @@ class EksClusterArgs:
     public_access_cidrs: Sequence[str] = ()
     authentication_mode: str = "API"
     enabled_log_types: Sequence[str] = ("api", "audit", "authenticator", "controllerManager", "scheduler")
+    public_from_anywhere_opt_in: bool = False
+    aws_profile: str | None = None
     protect: bool = False
     tags: Mapping[str, str] = field(default_factory=dict)
 
@@ -49,6 +53,9 @@ class EksCluster(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
         stateful = pulumi.ResourceOptions(parent=self, protect=args.protect)
         tags = {**args.tags, "Name": args.cluster_name}
+        if args.public_from_anywhere_opt_in:
+            # The guardrails policy pack accepts a world-open public endpoint only with this tag.
+            tags[PUBLIC_FROM_ANYWHERE_TAG] = "true"
 
         self.secrets_key = aws.kms.Key(
             f"{name}-secrets",
@@ -98,6 +105,10 @@ class EksCluster(pulumi.ComponentResource):
             use_default_vpc_cni=True,
             kube_proxy_addon_options=eks.KubeProxyAddonOptionsArgs(enabled=False),
             coredns_addon_options=eks.CoreDnsAddonOptionsArgs(enabled=False),
+            # The kubeconfig authenticates with the stack's profile, not whatever the shell has.
+            provider_credential_opts=(
+                eks.KubeconfigOptionsArgs(profile_name=args.aws_profile) if args.aws_profile else None
+            ),
             tags=tags,
             opts=stateful,
         )

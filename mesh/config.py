@@ -197,6 +197,7 @@ class StackConfig(_Model):
     project: str
     stack: str
     region: str
+    aws_profile: str | None = None
     account: str
     clusters: tuple[ClusterConfig, ...]
     cilium: CiliumConfig
@@ -370,7 +371,12 @@ def _cross_checks(
 
 
 def parse_stack_config(
-    raw: Mapping[str, Any], *, project: str = NAMESPACE, stack: str = "dev", region: str | None = None
+    raw: Mapping[str, Any],
+    *,
+    project: str = NAMESPACE,
+    stack: str = "dev",
+    region: str | None = None,
+    aws_profile: str | None = None,
 ) -> StackConfig:
     """Validate raw config values (keys without namespace, values already decoded from YAML/JSON).
 
@@ -435,6 +441,7 @@ def parse_stack_config(
                 "project": project,
                 "stack": stack,
                 "region": region,
+                "aws_profile": aws_profile,
                 **{k: v for k, v in raw.items() if v is not None},
             }
         )
@@ -462,5 +469,11 @@ def load_stack_config() -> StackConfig:
 
     known = {**get_config_env(), **CONFIG.get()}
     raw = {k.split(":", 1)[1]: _decode(v) for k, v in known.items() if k.startswith(f"{NAMESPACE}:")}
-    region = pulumi.Config("aws").get("region")
-    return parse_stack_config(raw, project=pulumi.get_project(), stack=pulumi.get_stack(), region=region)
+    aws = pulumi.Config("aws")
+    return parse_stack_config(
+        raw,
+        project=pulumi.get_project(),
+        stack=pulumi.get_stack(),
+        region=aws.get("region"),
+        aws_profile=aws.get("profile"),
+    )

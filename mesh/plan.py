@@ -60,7 +60,13 @@ def validate(project: str, stack: str, config: Mapping[str, Any]) -> StackConfig
     """The same validation ``__main__`` runs, done before evaluating anything."""
     prefix = f"{NAMESPACE}:"
     raw = {k.removeprefix(prefix): v for k, v in config.items() if k.startswith(prefix)}
-    return parse_stack_config(raw, project=project, stack=stack, region=config.get("aws:region"))
+    return parse_stack_config(
+        raw,
+        project=project,
+        stack=stack,
+        region=config.get("aws:region"),
+        aws_profile=config.get("aws:profile"),
+    )
 
 
 def _as_config_string(value: Any) -> str:

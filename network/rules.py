@@ -108,9 +108,7 @@ class IngressRuleSpec:
 BASE_RULES: tuple[MeshRule, ...] = (
     MeshRule("vxlan", "udp", VXLAN_PORT, VXLAN_PORT, "Cilium VXLAN overlay"),
     MeshRule("health", "tcp", HEALTH_PORT, HEALTH_PORT, "Cilium health checks"),
-    MeshRule(
-        "icmp-echo", "icmp", ICMP_ECHO_REQUEST_TYPE, ICMP_ECHO_REQUEST_CODE, "Cilium health ICMP echo"
-    ),
+    MeshRule("icmp-echo", "icmp", ICMP_ECHO_REQUEST_TYPE, ICMP_ECHO_REQUEST_CODE, "Cilium health ICMP echo"),
 )
 
 

@@ -138,9 +138,7 @@ small_networks = st.builds(
 @settings(max_examples=150, deadline=None)
 @given(named=st.dictionaries(st.text("abcdefgh", min_size=1, max_size=3), small_networks, max_size=7))
 def test_find_overlaps_agrees_with_brute_force(named: dict[str, ipaddress.IPv4Network]) -> None:
-    expected = sorted(
-        (a, b) for a in named for b in named if a < b and _brute_overlap(named[a], named[b])
-    )
+    expected = sorted((a, b) for a in named for b in named if a < b and _brute_overlap(named[a], named[b]))
     assert find_overlaps(named) == expected
     # Insertion order must not matter.
     assert find_overlaps(dict(reversed(list(named.items())))) == expected

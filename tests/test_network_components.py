@@ -49,7 +49,11 @@ def mocks() -> Iterator[RecordingMocks]:
     if isinstance(previous, MockMonitor):
         project, stack, dry_run, organization = saved
         pulumi.runtime.set_mocks(
-            previous.mocks, project=project, stack=stack, preview=dry_run, organization=organization,
+            previous.mocks,
+            project=project,
+            stack=stack,
+            preview=dry_run,
+            organization=organization,
             monitor=previous,
         )
 

@@ -132,7 +132,12 @@ def test_validator_accepts_only_the_exact_peer_vpc() -> None:
 )
 def test_mesh_rule_rejects_invalid_rows(kwargs: dict[str, object], message: str) -> None:
     row: dict[str, object] = {
-        "key": "x", "protocol": "tcp", "from_port": 1, "to_port": 2, "description": "ok", **kwargs
+        "key": "x",
+        "protocol": "tcp",
+        "from_port": 1,
+        "to_port": 2,
+        "description": "ok",
+        **kwargs,
     }
     with pytest.raises(ValueError, match=re.escape(message)):
         MeshRule(**row)  # type: ignore[arg-type]

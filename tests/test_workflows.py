@@ -1,0 +1,368 @@
+"""The GitHub workflows: valid against GitHub's workflow schema (the copy check-jsonschema vendors), and the
+things users rely on - OIDC instead of stored keys, a PR preview comment with the policy pack, `pulumi up`
+only behind a protected environment, `make test` on every pull request - plus the shell steps themselves
+(changed-stack detection, chart verification, dropping a local AWS profile) run on real inputs."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+from collections.abc import Iterator
+from importlib.resources import files
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import pytest
+import yaml
+from ruamel.yaml import YAML
+
+ROOT = Path(__file__).resolve().parent.parent
+WORKFLOWS = ROOT / ".github" / "workflows"
+CHARTS = Path(os.environ.get("CILIUM_CHARTS_DIR") or ROOT.parent / "shared" / "charts")
+
+
+def load(name: str) -> dict[str, Any]:
+    """YAML 1.2 (as GitHub reads it): ``on`` stays a string key, unlike PyYAML's YAML 1.1 ``True``."""
+    return YAML(typ="safe", pure=True).load((WORKFLOWS / name).read_text())
+
+
+def step(
+    job: dict[str, Any], *, uses: str | None = None, id_: str | None = None, name: str | None = None
+) -> dict:
+    for s in job["steps"]:
+        if (
+            (uses and s.get("uses", "").split("@")[0] == uses)
+            or (id_ and s.get("id") == id_)
+            or (name and s.get("name") == name)
+        ):
+            return s
+    raise AssertionError(f"no step uses={uses} id={id_} name={name} in job")
+
+
+def all_workflow_files() -> list[Path]:
+    return sorted([*WORKFLOWS.glob("*.yml"), *WORKFLOWS.glob("*.yaml")])
+
+
+# --- schema and hygiene -------------------------------------------------------------------------------
+
+
+def test_the_three_workflows_exist() -> None:
+    assert {"checks.yml", "deploy.yml", "pull-request.yml"} <= {p.name for p in all_workflow_files()}
+
+
+@pytest.mark.parametrize("path", all_workflow_files(), ids=lambda p: p.name)
+def test_workflow_is_valid_against_the_github_schema(path: Path) -> None:
+    schema_file = files("check_jsonschema.builtin_schemas.vendor").joinpath("github-workflows.json")
+    schema = json.loads(schema_file.read_text())
+    validator = jsonschema.validators.validator_for(schema)(schema)
+    errors = sorted(validator.iter_errors(load(path.name)), key=lambda e: list(e.absolute_path))
+    assert [f"{list(e.absolute_path)}: {e.message}" for e in errors] == []
+
+
+@pytest.mark.parametrize("path", all_workflow_files(), ids=lambda p: p.name)
+def test_no_long_lived_aws_keys_anywhere(path: Path) -> None:
+    text = path.read_text().lower()
+    for forbidden in (
+        "aws-access-key-id",
+        "aws-secret-access-key",
+        "aws_access_key_id",
+        "aws_secret_access_key",
+    ):
+        assert forbidden not in text
+
+
+@pytest.mark.parametrize("path", all_workflow_files(), ids=lambda p: p.name)
+def test_run_scripts_never_interpolate_expressions(path: Path) -> None:
+    """Values reach shell steps through ``env:`` only, so a branch name or PR title cannot inject code."""
+    for job_id, job in load(path.name)["jobs"].items():
+        for s in job.get("steps", []):
+            assert "${{" not in s.get("run", ""), f"{path.name}:{job_id}:{s.get('name')}"
+
+
+@pytest.mark.parametrize("path", all_workflow_files(), ids=lambda p: p.name)
+def test_actions_are_pinned_to_a_release(path: Path) -> None:
+    for job in load(path.name)["jobs"].values():
+        for s in job.get("steps", []):
+            ref = s.get("uses")
+            if ref:
+                assert re.fullmatch(r"[\w.-]+/[\w.-]+@(v\d+|[0-9a-f]{40})", ref), ref
+
+
+def test_pulumi_cli_matches_the_sdk_pin() -> None:
+    sdk = re.search(r"^pulumi==(\S+)$", (ROOT / "requirements.txt").read_text(), re.M)
+    assert sdk is not None
+    for name in ("pull-request.yml", "deploy.yml"):
+        for job in load(name)["jobs"].values():
+            for s in job.get("steps", []):
+                if s.get("uses", "").startswith("pulumi/actions@"):
+                    assert s["with"]["pulumi-version"] == sdk.group(1), name
+
+
+# --- pull requests ------------------------------------------------------------------------------------
+
+
+def test_pull_requests_run_tests_plan_and_guardrails() -> None:
+    pr = load("pull-request.yml")
+    assert "pull_request" in pr["on"]
+    checks_call = pr["jobs"]["checks"]
+    assert checks_call["uses"] == "./.github/workflows/checks.yml"
+    assert checks_call["with"]["base-sha"] == "${{ github.event.pull_request.base.sha }}"
+    test = load("checks.yml")["jobs"]["test"]
+    runs = [s.get("run", "") for s in test["steps"]]
+    assert "make test" in runs
+    plan_script = step(test, name="Offline plan of every stack")["run"]
+    assert 'make plan STACK="${stack%.yaml}" OUT=out/plan' in plan_script and "Pulumi.*.yaml" in plan_script
+    upload = step(test, uses="actions/upload-artifact")
+    assert upload["with"]["path"] == "out/plan/" and upload["with"]["if-no-files-found"] == "error"
+    assert (
+        "-m guardrails.plan_check out/plan/plan-*.json"
+        in step(test, name="Guardrails on the offline plan")["run"]
+    )
+    setup = step(test, uses="actions/setup-python")
+    assert setup["with"]["python-version"] == "3.11" and setup["with"]["cache"] == "pip"
+    # The charts are fetched before the tests, or the chart tests would silently skip.
+    order = [s.get("name") or s.get("uses") for s in test["steps"]]
+    assert order.index("Fetch and verify Cilium chart archives") < order.index("Tests")
+
+
+def test_preview_comments_on_the_pr_with_the_policy_pack() -> None:
+    preview = load("pull-request.yml")["jobs"]["preview"]
+    assert preview["needs"] == "checks"
+    assert preview["strategy"]["matrix"]["stack"] == "${{ fromJSON(needs.checks.outputs.stacks) }}"
+    assert preview["permissions"] == {"contents": "read", "id-token": "write", "pull-requests": "write"}
+    pulumi = step(preview, uses="pulumi/actions")
+    assert pulumi["uses"] == "pulumi/actions@v7"
+    assert pulumi["with"]["command"] == "preview"
+    assert pulumi["with"]["comment-on-pr"] is True
+    assert pulumi["with"]["policyPacks"] == "guardrails"
+    # Previews assume a separate, read-only environment: never the deploy environment.
+    assert preview["environment"] == "${{ matrix.stack }}-preview"
+    assert "github.event.pull_request.head.repo.full_name == github.repository" in preview["if"]
+
+
+@pytest.mark.parametrize(("workflow", "job"), [("pull-request.yml", "preview"), ("deploy.yml", "up")])
+def test_aws_access_is_oidc_role_assumption(workflow: str, job: str) -> None:
+    body = load(workflow)["jobs"][job]
+    assert body["permissions"]["id-token"] == "write"
+    creds = step(body, uses="aws-actions/configure-aws-credentials")
+    assert creds["uses"] == "aws-actions/configure-aws-credentials@v6"
+    assert creds["with"]["role-to-assume"] == "${{ vars.AWS_ROLE_ARN }}"
+    assert set(creds["with"]) <= {
+        "role-to-assume",
+        "role-session-name",
+        "aws-region",
+        "role-duration-seconds",
+    }
+    # The credentials are in place before Pulumi runs, and the local profile is gone by then.
+    names = [s.get("uses", "").split("@")[0] or s.get("name") for s in body["steps"]]
+    profile = "Use the job's OIDC credentials instead of a local AWS profile"
+    assert (
+        names.index(profile)
+        < names.index("aws-actions/configure-aws-credentials")
+        < names.index("pulumi/actions")
+    )
+
+
+# --- pushes to main -----------------------------------------------------------------------------------
+
+
+def test_up_runs_on_main_behind_the_protected_stack_environment() -> None:
+    deploy = load("deploy.yml")
+    assert deploy["on"]["push"]["branches"] == ["main"]
+    up = deploy["jobs"]["up"]
+    assert up["environment"] == "${{ matrix.stack }}"
+    assert "github.ref == 'refs/heads/main'" in up["if"]
+    assert up["concurrency"] == {"group": "pulumi-up-${{ matrix.stack }}", "cancel-in-progress": False}
+    assert up["strategy"]["max-parallel"] == 1 and up["strategy"]["fail-fast"] is True
+    # A policy-gated preview of exactly this commit, then the update, both with the pack.
+    pulumi = [s for s in up["steps"] if s.get("uses", "").startswith("pulumi/actions@")]
+    assert [s["with"]["command"] for s in pulumi] == ["preview", "up"]
+    assert all(s["with"]["policyPacks"] == "guardrails" for s in pulumi)
+    assert all(s["with"]["stack-name"].endswith("${{ matrix.stack }}") for s in pulumi)
+    checks_call = deploy["jobs"]["checks"]
+    assert checks_call["uses"] == "./.github/workflows/checks.yml" and up["needs"] == "checks"
+
+
+def test_only_preview_and_up_jobs_may_mint_oidc_tokens() -> None:
+    for name in ("checks.yml", "pull-request.yml", "deploy.yml"):
+        doc = load(name)
+        assert doc["permissions"] == {"contents": "read"}, name
+        for job_id, job in doc["jobs"].items():
+            if job.get("permissions", {}).get("id-token") == "write":
+                assert (name, job_id) in {("pull-request.yml", "preview"), ("deploy.yml", "up")}
+
+
+# --- changed-stack detection, run for real in a scratch git repository ---------------------------------
+
+
+def _git(repo: Path, *args: str) -> str:
+    env = {**os.environ, "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@t", "GIT_COMMITTER_NAME": "t"}
+    env["GIT_COMMITTER_EMAIL"] = "t@t"
+    out = subprocess.run(["git", *args], cwd=repo, env=env, check=True, capture_output=True, text=True)
+    return out.stdout.strip()
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Iterator[Path]:
+    _git(tmp_path, "init", "-q", "-b", "main")
+    for rel in ("Pulumi.yaml", "Pulumi.devstg.yaml", "Pulumi.prd.yaml", "__main__.py", "README.md"):
+        (tmp_path / rel).write_text(f"# {rel}\n")
+    _git(tmp_path, "add", ".")
+    _git(tmp_path, "commit", "-q", "-m", "base")
+    yield tmp_path
+
+
+def detect(repo: Path, base: str, tmp_path: Path) -> list[str]:
+    script = step(load("checks.yml")["jobs"]["changed-stacks"], id_="detect")["run"]
+    output = tmp_path / "github_output"
+    output.write_text("")
+    env = {
+        **os.environ,
+        "BASE_SHA": base,
+        "HEAD_SHA": _git(repo, "rev-parse", "HEAD"),
+        "GITHUB_OUTPUT": str(output),
+    }
+    subprocess.run(["bash", "-c", script], cwd=repo, env=env, check=True, capture_output=True, text=True)
+    (line,) = [x for x in output.read_text().splitlines() if x.startswith("stacks=")]
+    return json.loads(line.removeprefix("stacks="))
+
+
+def change(repo: Path, *paths: str, delete: tuple[str, ...] = ()) -> str:
+    base = _git(repo, "rev-parse", "HEAD")
+    for rel in paths:
+        target = repo / rel
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(target.read_text() + "changed\n" if target.exists() else "new\n")
+    for rel in delete:
+        (repo / rel).unlink()
+    _git(repo, "add", "-A")
+    _git(repo, "commit", "-q", "-m", "change")
+    return base
+
+
+@pytest.mark.parametrize(
+    ("paths", "delete", "expected"),
+    [
+        (("Pulumi.prd.yaml",), (), ["prd"]),
+        (("Pulumi.devstg.yaml", "docs/delivery.md"), (), ["devstg"]),
+        (("mesh/cluster.py",), (), ["devstg", "prd"]),
+        (("Pulumi.yaml",), (), ["devstg", "prd"]),
+        (("guardrails/policies.py",), (), ["devstg", "prd"]),
+        (("README.md", "tests/test_x.py"), (), []),
+        (("Pulumi.stg.yaml",), (), ["stg"]),
+        ((), ("Pulumi.prd.yaml",), []),
+    ],
+)
+def test_changed_stacks(
+    repo: Path, tmp_path: Path, paths: tuple[str, ...], delete: tuple[str, ...], expected: list[str]
+) -> None:
+    base = change(repo, *paths, delete=delete)
+    assert detect(repo, base, tmp_path) == expected
+
+
+def test_without_a_usable_base_every_stack_is_selected(repo: Path, tmp_path: Path) -> None:
+    assert detect(repo, "", tmp_path) == ["devstg", "prd"]
+    # A force-push leaves github.event.before pointing at a commit the clone does not have.
+    assert detect(repo, "0" * 40, tmp_path) == ["devstg", "prd"]
+
+
+# --- chart archives: fetched, then verified against the committed digests -----------------------------
+
+
+def _sums_in_workflow() -> dict[str, str]:
+    fetch = step(load("checks.yml")["jobs"]["test"], name="Fetch and verify Cilium chart archives")
+    lines = fetch["env"]["CILIUM_CHART_SHA256SUMS"].split()
+    return dict(zip(lines[1::2], lines[0::2], strict=True))
+
+
+def test_every_stack_chart_version_has_a_committed_digest() -> None:
+    sums = _sums_in_workflow()
+    for path in ROOT.glob("Pulumi.*.yaml"):
+        version = yaml.safe_load(path.read_text())["config"]["cilium-mesh:cilium"]["version"]
+        assert f"cilium-{version}.tgz" in sums, path.name
+
+
+@pytest.fixture
+def fake_curl(tmp_path: Path) -> Path:
+    """A ``curl`` that serves ``--output NAME URL`` from the local chart directory (no network in tests);
+    ``FAKE_CURL_TAMPER=1`` appends a byte, as a compromised mirror would."""
+    if not (CHARTS / "SHA256SUMS").exists():
+        pytest.skip(f"chart directory {CHARTS} is absent")
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    curl = bin_dir / "curl"
+    curl.write_text(
+        "#!/usr/bin/env bash\n"
+        'out=""; url=""\n'
+        'while [ $# -gt 0 ]; do case "$1" in --output) out="$2"; shift 2;; *) url="$1"; shift;; esac; done\n'
+        f'cp "{CHARTS}/${{url##*/}}" "$out"\n'
+        'if [ "${FAKE_CURL_TAMPER:-}" = 1 ]; then printf x >> "$out"; fi\n'
+    )
+    curl.chmod(0o755)
+    return bin_dir
+
+
+def run_fetch(tmp_path: Path, bin_dir: Path, tamper: bool) -> tuple[subprocess.CompletedProcess, Path]:
+    fetch = step(load("checks.yml")["jobs"]["test"], name="Fetch and verify Cilium chart archives")
+    github_env = tmp_path / "github_env"
+    github_env.write_text("")
+    runner_temp = tmp_path / "runner"
+    runner_temp.mkdir(exist_ok=True)
+    env = {
+        **os.environ,
+        **fetch["env"],
+        "PATH": f"{bin_dir}:{os.environ['PATH']}",
+        "RUNNER_TEMP": str(runner_temp),
+        "GITHUB_ENV": str(github_env),
+        "FAKE_CURL_TAMPER": "1" if tamper else "0",
+    }
+    done = subprocess.run(["bash", "-c", fetch["run"]], env=env, capture_output=True, text=True)
+    return done, github_env
+
+
+def test_committed_digests_are_those_of_the_official_archives() -> None:
+    if not (CHARTS / "SHA256SUMS").exists():
+        pytest.skip(f"chart directory {CHARTS} is absent")
+    official = dict(line.split()[::-1] for line in (CHARTS / "SHA256SUMS").read_text().splitlines() if line)
+    assert _sums_in_workflow() == official
+
+
+def test_chart_fetch_verifies_digests_and_exports_the_directory(tmp_path: Path, fake_curl: Path) -> None:
+    done, github_env = run_fetch(tmp_path, fake_curl, tamper=False)
+    assert done.returncode == 0, done.stderr
+    charts_dir = tmp_path / "runner" / "cilium-charts"
+    assert github_env.read_text().strip() == f"CILIUM_CHARTS_DIR={charts_dir}"
+    for name in _sums_in_workflow():
+        assert (charts_dir / name).read_bytes() == (CHARTS / name).read_bytes()
+
+
+def test_chart_fetch_fails_on_a_tampered_archive(tmp_path: Path, fake_curl: Path) -> None:
+    done, github_env = run_fetch(tmp_path, fake_curl, tamper=True)
+    assert done.returncode != 0
+    assert "FAILED" in done.stdout + done.stderr
+    assert github_env.read_text() == ""  # nothing downstream gets a directory of unverified charts
+
+
+# --- the local AWS profile is dropped in CI -----------------------------------------------------------
+
+
+@pytest.mark.parametrize("stack", ["devstg", "prd"])
+def test_ci_drops_only_the_local_aws_profile(tmp_path: Path, stack: str) -> None:
+    strip = step(
+        load("deploy.yml")["jobs"]["up"], name="Use the job's OIDC credentials instead of a local AWS profile"
+    )
+    assert strip == step(
+        load("pull-request.yml")["jobs"]["preview"],
+        name="Use the job's OIDC credentials instead of a local AWS profile",
+    )
+    shutil.copy(ROOT / f"Pulumi.{stack}.yaml", tmp_path / f"Pulumi.{stack}.yaml")
+    env = {**os.environ, "STACK": stack}
+    subprocess.run(["bash", "-c", strip["run"]], cwd=tmp_path, env=env, check=True)
+    before = yaml.safe_load((ROOT / f"Pulumi.{stack}.yaml").read_text())["config"]
+    after = yaml.safe_load((tmp_path / f"Pulumi.{stack}.yaml").read_text())["config"]
+    assert "aws:profile" in before and "aws:profile" not in after
+    assert after == {k: v for k, v in before.items() if k != "aws:profile"}
