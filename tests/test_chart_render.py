@@ -67,35 +67,9 @@ def make_spec(version: str, kind: str) -> CiliumClusterSpec:
 
 def _real_ca() -> Any:
     """The chart parses the CA (buildCustomCert), so this file needs a real one, made once per module."""
-    import datetime
+    from tests.test_mesh_certs import make_ca
 
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import NameOID
-
-    from mesh.cilium_values import SharedCa
-
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "render-test-ca")])
-    start = datetime.datetime(2025, 1, 1, tzinfo=datetime.UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(1)
-        .not_valid_before(start)
-        .not_valid_after(start + datetime.timedelta(days=3650))
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .sign(key, hashes.SHA256())
-    )
-    key_pem = key.private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.TraditionalOpenSSL,
-        serialization.NoEncryption(),
-    )
-    return SharedCa(cert.public_bytes(serialization.Encoding.PEM).decode(), key_pem.decode())
+    return make_ca("ecdsa")[0]
 
 
 CA_REAL = _real_ca()
