@@ -23,7 +23,7 @@ IMPORT_SDKS = (
     "import pulumi, pulumi_eks, pulumi_tls, pulumi_aws.ec2, pulumi_aws.eks, pulumi_aws.iam, pulumi_aws.kms, "
     "pulumi_aws.vpc, pulumi_kubernetes.apps.v1, pulumi_kubernetes.core.v1, pulumi_kubernetes.helm.v3"
 )
-PLAN_DEVSTG = "from mesh.plan import evaluate; evaluate('devstg')"
+PLAN_DEVSTG = "from mesh.plan.cli import evaluate; evaluate('devstg')"
 
 
 def fresh_interpreter_seconds(code: str, repeat: int = 3) -> float:
@@ -37,8 +37,8 @@ def fresh_interpreter_seconds(code: str, repeat: int = 3) -> float:
 
 
 def main(sizes: list[int]) -> None:
-    from mesh.plan import evaluate_config
-    from mesh.synthetic import synthetic_config
+    from mesh.plan.cli import evaluate_config
+    from mesh.plan.synthetic import synthetic_config
 
     sdk = fresh_interpreter_seconds(IMPORT_SDKS)
     devstg = fresh_interpreter_seconds(PLAN_DEVSTG)

@@ -92,7 +92,7 @@ def build_policies() -> list[Policy]:
                     }
                 }
             ),
-            remediation_steps="Allow only the peer VPC CIDRs (network/rules.py builds exactly those).",
+            remediation_steps="Allow only the peer VPC CIDRs (network/logic/rules.py builds exactly those).",
         ),
         StackValidationPolicy(
             name=CLUSTER_IDENTITY_POLICY,

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from mesh.config import StackConfig
-from mesh.harness import ProgramRun
-from mesh.plan import evaluate, evaluate_config
-from mesh.synthetic import synthetic_config
+from mesh.logic.config import StackConfig
+from mesh.plan.cli import evaluate, evaluate_config
+from mesh.plan.harness import ProgramRun
+from mesh.plan.synthetic import synthetic_config
 
 
 @pytest.fixture(scope="session")

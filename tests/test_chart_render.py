@@ -14,8 +14,10 @@ import pytest
 import yaml
 from helm_python import HelmError
 
-from mesh.chart_compat import capabilities
-from mesh.chart_render import (
+from mesh.logic.chart_compat import capabilities
+from mesh.logic.cilium_values import CiliumClusterSpec, ClusterMeshSpec, MeshPeer, build_values
+from mesh.logic.k8s_compat import e2e_tested_kubernetes
+from mesh.plan.render import (
     CHARTS_DIR_ENV,
     REDACTED,
     available_chart_versions,
@@ -25,8 +27,6 @@ from mesh.chart_render import (
     rendered_documents,
     write_manifests,
 )
-from mesh.cilium_values import CiliumClusterSpec, ClusterMeshSpec, MeshPeer, build_values
-from mesh.k8s_compat import e2e_tested_kubernetes
 from tests.test_cilium_values import CA, EAST_LB, EKS_HOST
 
 CHART_VERSIONS = ("1.16.3", "1.16.19", "1.17.18", "1.18.12")

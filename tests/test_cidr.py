@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from network.cidr import find_overlaps, overlaps, parse_network, peer_pairs, plan_subnets
+from network.logic.cidr import find_overlaps, overlaps, parse_network, peer_pairs, plan_subnets
 
 AZS_6 = ["us-east-1a", "us-east-1b", "us-east-1c", "us-east-1d", "us-east-1e", "us-east-1f"]
 

@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from mesh.chart_compat import ChartVersion, adapt_values, capabilities
-from mesh.cilium_values import (
+from mesh.logic.chart_compat import ChartVersion, adapt_values, capabilities
+from mesh.logic.cilium_values import (
     CiliumClusterSpec,
     ClusterMeshSpec,
     MeshPeer,

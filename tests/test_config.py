@@ -10,8 +10,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mesh.config import ConfigError, parse_stack_config
-from mesh.plan import read_stack_files, validate
+from mesh.logic.config import ConfigError, parse_stack_config
+from mesh.plan.cli import read_stack_files, validate
 
 TRAINING = {
     "name": "bb-apps-devstg-eks-training",

@@ -10,7 +10,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 import pytest
 
-from mesh.demo import MeshDemo, MeshDemoArgs, cilium_policy, demo_manifests
+from mesh.components.demo import MeshDemo, MeshDemoArgs, cilium_policy, demo_manifests
 
 
 def _by_kind_name(objs: list[dict[str, Any]]) -> dict[tuple[str, str], dict[str, Any]]:

@@ -7,10 +7,10 @@ from itertools import combinations, pairwise
 
 import pytest
 
-from mesh.config import StackConfig
-from mesh.harness import ProgramRun, Registration
-from mesh.plan import evaluate_config
-from mesh.synthetic import synthetic_config
+from mesh.logic.config import StackConfig
+from mesh.plan.cli import evaluate_config
+from mesh.plan.harness import ProgramRun, Registration
+from mesh.plan.synthetic import synthetic_config
 
 PATCH = "kubernetes:apps/v1:DaemonSetPatch"
 RELEASE = "kubernetes:helm.sh/v3:Release"
@@ -233,7 +233,7 @@ def test_every_kubernetes_resource_uses_its_clusters_explicit_provider(
 
 
 def test_mesh_ca_is_shared_and_its_key_stays_secret(devstg: tuple[StackConfig, ProgramRun]) -> None:
-    from mesh.harness import Secret
+    from mesh.plan.harness import Secret
 
     _, run = devstg
     cas = set()
@@ -281,7 +281,7 @@ def test_demo_runs_in_every_cluster_after_cilium_and_coredns(three: tuple[StackC
 
 
 def test_stack_outputs_per_cluster(devstg: tuple[StackConfig, ProgramRun]) -> None:
-    from mesh.harness import Secret
+    from mesh.plan.harness import Secret
 
     cfg, run = devstg
     clusters = run.outputs["clusters"]
@@ -300,3 +300,50 @@ def test_stack_outputs_per_cluster(devstg: tuple[StackConfig, ProgramRun]) -> No
         "cilium connectivity test --context bb-apps-devstg-eks-training "
         "--multi-cluster bb-apps-devstg-eks-demoapps" in commands
     )
+
+
+CLUSTER_COMPONENT = "cilium-mesh:index:Cluster"
+MESH_COMPONENT = "cilium-mesh:index:Mesh"
+
+
+def test_one_top_level_component_per_cluster_owns_that_cluster(stack: tuple[StackConfig, ProgramRun]) -> None:
+    cfg, run = stack
+    by_urn = {r.urn: r for r in run.registrations}
+    top = [r for r in run.registrations if r.parent not in by_urn]
+    # Exactly one component per cluster, named after it, plus the mesh-wide component; nothing else.
+    assert sorted((r.type, r.name) for r in top) == sorted(
+        [(CLUSTER_COMPONENT, c.name) for c in cfg.clusters] + [(MESH_COMPONENT, "mesh")]
+    )
+    owned = {
+        "aws:ec2/vpc:Vpc": 1,
+        "eks:index:Cluster": 1,
+        NODE_GROUP: 1,
+        PATCH: 2,
+        RELEASE: 1,
+        COREDNS: 1,
+        "pulumi:providers:kubernetes": 1,
+        "aws:kms/key:Key": 1,
+    }
+    for type_, per_cluster in owned.items():
+        regs = run.by_type(type_)
+        assert len(regs) == per_cluster * len(cfg.clusters), type_
+        for c in cfg.clusters:
+            mine = [r for r in regs if owned_by(run, r, CLUSTER_COMPONENT) == c.name]
+            assert len(mine) == per_cluster, (type_, c.name)
+    for c in cfg.clusters:
+        services = of_cluster(run, SERVICE, c.name, CLUSTER_COMPONENT)
+        assert "clustermesh-apiserver-lb" in [r.inputs["metadata"]["name"] for r in services], c.name
+    # Everything else descends from exactly one top-level component.
+    for reg in run.registrations:
+        if reg not in top:
+            in_cluster = owned_by(run, reg, CLUSTER_COMPONENT) is not None
+            assert in_cluster != (owned_by(run, reg, MESH_COMPONENT) is not None), reg.urn
+
+
+def test_mesh_wide_parts_sit_under_the_mesh_component(stack: tuple[StackConfig, ProgramRun]) -> None:
+    cfg, run = stack
+    peerings = run.by_type("aws:ec2/vpcPeeringConnection:VpcPeeringConnection")
+    assert len(peerings) == len(list(combinations(cfg.clusters, 2)))
+    for reg in [*peerings, *run.by_type("tls:index/privateKey:PrivateKey")]:
+        assert owned_by(run, reg, MESH_COMPONENT) == "mesh", reg.name
+        assert owned_by(run, reg, CLUSTER_COMPONENT) is None, reg.name

@@ -46,8 +46,8 @@ from guardrails.policies import (
     kube_proxy_replacement_violations,
     mesh_port_violations,
 )
-from mesh.config import parse_stack_config
-from mesh.plan import plan_stack
+from mesh.logic.config import parse_stack_config
+from mesh.plan.cli import plan_stack
 
 ROOT = Path(__file__).resolve().parent.parent
 STACKS = sorted(p.name.removeprefix("Pulumi.").removesuffix(".yaml") for p in ROOT.glob("Pulumi.*.yaml"))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from mesh.k8s_compat import TESTED_KUBERNETES, compat_warning, e2e_tested_kubernetes, minor_line
+from mesh.logic.k8s_compat import TESTED_KUBERNETES, compat_warning, e2e_tested_kubernetes, minor_line
 
 
 @pytest.mark.parametrize(

@@ -34,8 +34,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from mesh.chart_render import CHARTS_DIR_ENV, chart_path, charts_dir, render_cilium, rendered_documents
-from mesh.cilium_values import CiliumClusterSpec, ClusterMeshSpec, MeshPeer, SharedCa, build_values
+from mesh.logic.cilium_values import CiliumClusterSpec, ClusterMeshSpec, MeshPeer, SharedCa, build_values
+from mesh.plan.render import CHARTS_DIR_ENV, chart_path, charts_dir, render_cilium, rendered_documents
 
 CHART_VERSIONS = ("1.16.3", "1.16.19", "1.17.18", "1.18.12")
 LOCAL_SERVICE_HOST = "clustermesh-apiserver.kube-system.svc"

@@ -14,10 +14,10 @@ import pytest
 from pulumi.runtime.mocks import MockMonitor
 from pulumi.runtime.settings import SETTINGS
 
-from network.peering import PeeringEndpoint, VpcPeering, VpcPeeringArgs
-from network.rules import mesh_rule_table
-from network.security import MeshSecurityRules, MeshSecurityRulesArgs
-from network.vpc import ClusterVpc, ClusterVpcArgs
+from network.components.peering import PeeringEndpoint, VpcPeering, VpcPeeringArgs
+from network.components.security import MeshSecurityRules, MeshSecurityRulesArgs
+from network.components.vpc import ClusterVpc, ClusterVpcArgs
+from network.logic.rules import mesh_rule_table
 
 AZS = ["us-east-1a", "us-east-1b", "us-east-1c"]
 

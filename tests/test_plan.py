@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from mesh.config import StackConfig
-from mesh.harness import ProgramRun
-from mesh.plan import ROOT, evaluate, main, plan_document, summary
+from mesh.logic.config import StackConfig
+from mesh.plan.cli import ROOT, evaluate, main, plan_document, summary
+from mesh.plan.harness import ProgramRun
 
 CONTRACT_KEYS = {
     "urn",
@@ -90,7 +90,7 @@ def test_summary_shows_what_a_reviewer_needs(devstg: tuple[StackConfig, ProgramR
 
 
 def test_cli_writes_json_and_rendered_manifests(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    from mesh.chart_render import chart_path
+    from mesh.plan.render import chart_path
 
     if chart_path("1.16.3") is None:
         pytest.skip("Cilium chart archives not found: set CILIUM_CHARTS_DIR or provide ../shared/charts")
@@ -120,7 +120,7 @@ def _run_cli(project: Path, *args: str) -> subprocess.CompletedProcess[str]:
         [
             sys.executable,
             "-c",
-            "import sys; from mesh.plan import main, ROOT; sys.exit(main(sys.argv[1:]))",
+            "import sys; from mesh.plan.cli import main, ROOT; sys.exit(main(sys.argv[1:]))",
             *args,
         ],
         cwd=ROOT,
@@ -164,8 +164,8 @@ def test_program_itself_refuses_bad_config_before_any_resource() -> None:
     """Under `pulumi up` there is no plan front-end: __main__ raises RunError (printed without traceback)."""
     import pulumi
 
-    from mesh.harness import ResourceMocks, run_program
-    from mesh.synthetic import synthetic_config
+    from mesh.plan.harness import ResourceMocks, run_program
+    from mesh.plan.synthetic import synthetic_config
 
     config = synthetic_config(2)
     config["cilium-mesh:clusters"][1]["id"] = 1
@@ -183,7 +183,7 @@ def test_program_itself_refuses_bad_config_before_any_resource() -> None:
 def test_every_config_key_the_program_reads_is_declared_in_the_project_file() -> None:
     import yaml
 
-    from mesh.config import KEYS, NAMESPACE
+    from mesh.logic.config import KEYS, NAMESPACE
 
     declared = set(yaml.safe_load((ROOT / "Pulumi.yaml").read_text())["config"])
     assert declared == {f"{NAMESPACE}:{k}" for k in KEYS}

@@ -9,11 +9,11 @@ from typing import Any
 import pytest
 from cryptography import x509
 
-from mesh.chart_render import chart_path, charts_dir, render_cilium, rendered_documents
-from mesh.config import StackConfig
-from mesh.harness import ProgramRun, reveal
-from mesh.plan import RELEASE_TYPE, evaluate_config
-from mesh.synthetic import synthetic_config
+from mesh.logic.config import StackConfig
+from mesh.plan.cli import RELEASE_TYPE, evaluate_config
+from mesh.plan.harness import ProgramRun, reveal
+from mesh.plan.render import chart_path, charts_dir, render_cilium, rendered_documents
+from mesh.plan.synthetic import synthetic_config
 from tests.test_chart_render import validate_kubernetes_schemas
 
 CHART_VERSIONS = ("1.16.3", "1.16.19", "1.17.18", "1.18.12")

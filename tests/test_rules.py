@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from network.rules import (
+from network.logic.rules import (
     CLUSTERMESH_NODE_PORT,
     IngressRuleSpec,
     MeshRule,

@@ -21,8 +21,8 @@ from typing import Any, ClassVar
 import pytest
 import yaml
 
-from mesh import verify
-from mesh.verify_checks import (
+from mesh.verify import cli as verify
+from mesh.verify.checks import (
     CHECK_CILIUM_READY,
     CHECK_CLUSTERMESH_APISERVER,
     CHECK_COREDNS_POD_CIDR,
@@ -35,7 +35,7 @@ from mesh.verify_checks import (
     parse_agent_status,
     remote_cluster_problem,
 )
-from mesh.verify_sources import (
+from mesh.verify.sources import (
     ClusterAccessError,
     ClusterInfo,
     ConfigError,

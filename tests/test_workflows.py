@@ -249,7 +249,7 @@ def change(repo: Path, *paths: str, delete: tuple[str, ...] = ()) -> str:
     [
         (("Pulumi.prd.yaml",), (), ["prd"]),
         (("Pulumi.devstg.yaml", "docs/delivery.md"), (), ["devstg"]),
-        (("mesh/cluster.py",), (), ["devstg", "prd"]),
+        (("mesh/components/eks.py",), (), ["devstg", "prd"]),
         (("Pulumi.yaml",), (), ["devstg", "prd"]),
         (("guardrails/policies.py",), (), ["devstg", "prd"]),
         (("README.md", "tests/test_x.py"), (), []),
@@ -328,7 +328,10 @@ def test_committed_digests_are_those_of_the_official_archives() -> None:
     if not (CHARTS / "SHA256SUMS").exists():
         pytest.skip(f"chart directory {CHARTS} is absent")
     official = dict(line.split()[::-1] for line in (CHARTS / "SHA256SUMS").read_text().splitlines() if line)
-    assert _sums_in_workflow() == official
+    # Every committed digest is the official one; the chart directory may hold more versions than we use.
+    committed = _sums_in_workflow()
+    assert committed
+    assert {name: official.get(name) for name in committed} == committed
 
 
 def test_chart_fetch_verifies_digests_and_exports_the_directory(tmp_path: Path, fake_curl: Path) -> None:

@@ -20,7 +20,7 @@ from typing import Literal
 import pulumi
 import pulumi_aws as aws
 
-from network.cidr import SubnetPlan, SubnetTier, plan_subnets
+from network.logic.cidr import SubnetPlan, SubnetTier, plan_subnets
 
 NatGatewayMode = Literal["single", "per_az"]
 NAT_GATEWAY_MODES: tuple[NatGatewayMode, ...] = ("single", "per_az")

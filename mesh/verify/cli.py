@@ -30,7 +30,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TextIO
 
-from mesh.verify_checks import (
+from mesh.verify.checks import (
     ALL_CHECKS,
     CHECK_CILIUM_READY,
     CHECK_CLUSTERMESH_APISERVER,
@@ -50,7 +50,7 @@ from mesh.verify_checks import (
     parse_agent_status,
     service_is_global,
 )
-from mesh.verify_sources import (
+from mesh.verify.sources import (
     ClusterAccessError,
     ClusterClient,
     ClusterInfo,
@@ -69,7 +69,7 @@ CILIUM_STATUS_COMMAND = ("cilium-dbg", "status", "-o", "json")
 CURL_COMMAND = ("curl", "-s", "--max-time", "5", "rebel-base")
 
 DEFAULT_WAIT = 300.0
-DEFAULT_DEMO_NAMESPACE = "mesh-demo"  # where mesh/demo.py deploys rebel-base and x-wing
+DEFAULT_DEMO_NAMESPACE = "mesh-demo"  # where mesh/components/demo.py deploys rebel-base and x-wing
 DEFAULT_INTERVAL = 10.0
 
 

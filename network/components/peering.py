@@ -19,10 +19,10 @@ from typing import TYPE_CHECKING
 import pulumi
 import pulumi_aws as aws
 
-from network.cidr import overlaps, parse_network
+from network.logic.cidr import overlaps, parse_network
 
 if TYPE_CHECKING:
-    from network.vpc import ClusterVpc
+    from network.components.vpc import ClusterVpc
 
 PAIR_SEPARATOR = "--"
 

@@ -4,7 +4,7 @@ No Pulumi here: the caller resolves its Outputs first, e.g.
 ``Output.all(endpoint, own_lb, *peer_lbs).apply(lambda xs: build_values(spec_from(xs)))``,
 and marks the result secret (it carries the shared CA private key).
 
-Design notes (sources in /work/shared/notes/field-notes.md and mesh/chart_compat.py):
+Design notes (sources in ../shared/notes/field-notes.md and mesh/logic/chart_compat.py):
 
 * Pods get addresses from Cilium's own cluster pool, not from the VPC (`eni.enabled=false`,
   `ipam.mode=cluster-pool`); pod-to-pod traffic between nodes and clusters is VXLAN-encapsulated
@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
-from mesh.chart_compat import adapt_values, capabilities
+from mesh.logic.chart_compat import adapt_values, capabilities
 
 CLUSTERMESH_PORT = 2379
 """Port of the clustermesh-apiserver (etcd) that peers dial."""

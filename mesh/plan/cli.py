@@ -24,11 +24,11 @@ from typing import Any
 
 import yaml
 
-from mesh.config import NAMESPACE, ConfigError, StackConfig, parse_stack_config
-from mesh.harness import ProgramRun, Registration, reveal, run_program, to_json
-from mesh.placeholders import PLACEHOLDER, PlanMocks
+from mesh.logic.config import NAMESPACE, ConfigError, StackConfig, parse_stack_config
+from mesh.plan.harness import ProgramRun, Registration, reveal, run_program, to_json
+from mesh.plan.placeholders import PLACEHOLDER, PlanMocks
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 RELEASE_TYPE = "kubernetes:helm.sh/v3:Release"
 SECRET_TEXT = "[secret]"
 
@@ -259,7 +259,7 @@ def render_dir(run: ProgramRun, directory: Path, *, show_secrets: bool = False) 
     Writes ``<release>/values.yaml`` and ``<release>/cilium/templates/...``; Secret data and the CA key
     are redacted unless ``show_secrets`` (the folder is meant to be a pull-request artifact).
     """
-    from mesh.chart_render import render_cilium, write_manifests
+    from mesh.plan.render import render_cilium, write_manifests
 
     written: list[Path] = []
     for rel in run.by_type(RELEASE_TYPE):

@@ -23,7 +23,7 @@ RELEASE_NAME = "cilium"
 RELEASE_NAMESPACE = "kube-system"
 REDACTED = "[secret]"
 
-_REPO_ROOT = Path(__file__).resolve().parent.parent
+_REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
 def charts_dir() -> Path:

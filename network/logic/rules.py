@@ -27,7 +27,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from network.cidr import MIN_VPC_PREFIX, parse_network
+from network.logic.cidr import MIN_VPC_PREFIX, parse_network
 
 Protocol = Literal["tcp", "udp", "icmp"]
 

@@ -12,7 +12,7 @@ import hashlib
 import json
 from typing import Any
 
-from mesh.harness import NewResource, ResourceMocks, Secret
+from mesh.plan.harness import NewResource, ResourceMocks, Secret
 
 PLACEHOLDER = "placeholder"
 ACCOUNT_ID = "000000000000"

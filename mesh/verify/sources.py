@@ -19,7 +19,7 @@ from typing import Any, Protocol
 
 import yaml
 
-from mesh.verify_checks import ExecResult
+from mesh.verify.checks import ExecResult
 
 
 class ConfigError(Exception):

@@ -6,7 +6,8 @@ so one run reports every problem it can find, each prefixed by its key path::
 
     clusters[1].podCidr: 10.50.0.0/16 overlaps clusters[0].podCidr 10.50.0.0/16
 
-Components never see this module's loader: ``__main__`` turns a :class:`StackConfig` into their args.
+The Pulumi-side reader is :func:`mesh.components.program.load_config`; ``python -m mesh.plan`` reads stack
+files itself. Both end in :func:`parse_stack_config`.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from pydantic import (
 )
 from pydantic.alias_generators import to_camel
 
-from network.cidr import find_overlaps, parse_network, plan_subnets
+from network.logic.cidr import find_overlaps, parse_network, plan_subnets
 
 NAMESPACE = "cilium-mesh"
 
@@ -449,7 +450,7 @@ def parse_stack_config(
         raise ConfigError(_pydantic_problems("", err)) from None
 
 
-def _decode(value: Any) -> Any:
+def decode_config_value(value: Any) -> Any:
     """Pulumi hands structured config to programs as JSON strings; scalars as plain strings."""
     if not isinstance(value, str) or not value or not (value[:1] in "{[" or value in ("true", "false")):
         return value  # keep "123456789012" a string, not an int
@@ -457,23 +458,3 @@ def _decode(value: Any) -> Any:
         return json.loads(value)
     except ValueError:
         return value
-
-
-def load_stack_config() -> StackConfig:
-    """Read ``cilium-mesh:*`` and ``aws:region`` from the running Pulumi program and validate them.
-
-    This is the program's only reader of ``pulumi.Config``.
-    """
-    import pulumi
-    from pulumi.runtime.config import CONFIG, get_config_env
-
-    known = {**get_config_env(), **CONFIG.get()}
-    raw = {k.split(":", 1)[1]: _decode(v) for k, v in known.items() if k.startswith(f"{NAMESPACE}:")}
-    aws = pulumi.Config("aws")
-    return parse_stack_config(
-        raw,
-        project=pulumi.get_project(),
-        stack=pulumi.get_stack(),
-        region=aws.get("region"),
-        aws_profile=aws.get("profile"),
-    )

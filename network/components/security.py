@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_aws as aws
 
-from network.rules import IngressRuleSpec, MeshRule, expand_rules
+from network.logic.rules import IngressRuleSpec, MeshRule, expand_rules
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as k8s
 
-from mesh.cilium_values import CiliumClusterSpec, ClusterMeshSpec, MeshPeer, SharedCa, build_values
+from mesh.logic.cilium_values import CiliumClusterSpec, ClusterMeshSpec, MeshPeer, SharedCa, build_values
 
 RELEASE_NAME = "cilium"  # cilium-cli and `cilium clustermesh status` look the release up by this name
 NAMESPACE = "kube-system"

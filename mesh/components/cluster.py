@@ -1,0 +1,218 @@
+"""One cluster of the mesh as one top-level component: everything that belongs to cluster ``x`` descends
+from ``cilium-mesh:index:Cluster x``, so ``pulumi preview`` reads cluster by cluster and
+``pulumi up --target`` can address one cluster.
+
+The cluster is built in two stages because its Cilium values need what other clusters are (their mesh
+addresses): :class:`MeshCluster` builds the network, the control plane, the takeover, the nodes and the mesh
+endpoint; :meth:`MeshCluster.install_cilium` then adds the release, the CoreDNS rollout and the demo.
+:mod:`mesh.components.program` calls both, in order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+import pulumi
+
+from mesh.components.cilium_release import CiliumRelease, CiliumReleaseArgs, MeshInputs, values_output
+from mesh.components.demo import MeshDemo, MeshDemoArgs
+from mesh.components.eks import EksCluster, EksClusterArgs
+from mesh.components.endpoint import MeshEndpoint, MeshEndpointArgs
+from mesh.components.nodes import ClusterNodes, NodeGroupArgs
+from mesh.components.takeover import CniTakeover, CniTakeoverArgs, CorednsRollout, CorednsRolloutArgs
+from mesh.logic.cilium_values import CiliumClusterSpec, ClusterMeshSpec
+from mesh.logic.config import ClusterConfig, StackConfig
+from network.components.security import MeshSecurityRules, MeshSecurityRulesArgs
+from network.components.vpc import ClusterVpc, ClusterVpcArgs
+from network.logic.rules import MeshRule
+
+CLUSTER_TYPE = "cilium-mesh:index:Cluster"
+
+
+def cilium_spec(cfg: StackConfig, cluster: ClusterConfig) -> CiliumClusterSpec:
+    """Everything the values builder needs that config alone decides (endpoints are filled in later)."""
+    mesh = cfg.cilium.clustermesh
+    return CiliumClusterSpec(
+        name=cluster.name,
+        cluster_id=cluster.id,
+        pod_cidr=cluster.pod_cidr,
+        pod_mask_size=cfg.cilium.pod_cidr_mask_size,
+        node_count=cfg.node_group_for(cluster).desired_size,
+        api_endpoint="",
+        chart_version=cfg.cilium.version,
+        mesh=(
+            ClusterMeshSpec(
+                own_address="",
+                peers=(),
+                max_connected_clusters=mesh.max_connected_clusters,
+                kvstoremesh=mesh.kvstoremesh,
+                apiserver_replicas=mesh.apiserver_replicas,
+            )
+            if cfg.mesh_enabled
+            else None
+        ),
+        wireguard=cfg.cilium.wireguard,
+        external_etcd_endpoints=cfg.cilium.etcd_endpoints,
+    )
+
+
+@dataclass(frozen=True)
+class MeshClusterArgs:
+    """Inputs of :class:`MeshCluster`.
+
+    ``cfg`` and ``cluster`` are the validated stack config and this cluster's entry; ``peer_cidrs`` maps
+    every other cluster's name to its VPC CIDR (the only sources the mesh security rules admit);
+    ``rule_table`` is the mesh datapath table (:func:`network.logic.rules.mesh_rule_table`).
+    """
+
+    cfg: StackConfig
+    cluster: ClusterConfig
+    peer_cidrs: Mapping[str, str]
+    rule_table: Sequence[MeshRule]
+    tags: Mapping[str, str] = field(default_factory=dict)
+
+
+class MeshCluster(pulumi.ComponentResource):
+    """A cluster of the mesh: VPC, EKS, mesh security rules, CNI takeover, nodes, mesh endpoint, and (after
+    :meth:`install_cilium`) its Cilium release, CoreDNS rollout and demo.
+
+    Attributes for the mesh-wide wiring: ``vpc``, ``eks``, ``endpoint`` (``None`` without a mesh),
+    ``release`` (after :meth:`install_cilium`).
+    """
+
+    def __init__(self, name: str, args: MeshClusterArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__(CLUSTER_TYPE, name, None, opts)
+        cfg, c = args.cfg, args.cluster
+        self._args = args
+        self._key = name
+        child = pulumi.ResourceOptions(parent=self)
+        tags = dict(args.tags)
+        mesh = cfg.cilium.clustermesh
+
+        self.vpc = ClusterVpc(
+            name,
+            ClusterVpcArgs(
+                cluster_name=c.name,
+                vpc_cidr=c.vpc_cidr,
+                availability_zones=cfg.availability_zones,
+                nat_gateways="per_az" if cfg.network.nat_gateways == "perAz" else "single",
+                tags=tags,
+            ),
+            opts=pulumi.ResourceOptions(parent=self, protect=cfg.protect),
+        )
+        self.eks = EksCluster(
+            name,
+            EksClusterArgs(
+                cluster_name=c.name,
+                kubernetes_version=cfg.kubernetes_version(c),
+                vpc_id=self.vpc.vpc_id,
+                private_subnet_ids=self.vpc.private_subnet_ids,
+                public_subnet_ids=self.vpc.public_subnet_ids,
+                service_cidr=cfg.eks.service_cidr,
+                public_access_cidrs=cfg.eks.public_access_cidrs,
+                authentication_mode=cfg.eks.authentication_mode,
+                enabled_log_types=cfg.eks.enabled_log_types,
+                public_from_anywhere_opt_in=cfg.eks.allow_public_access_from_anywhere,
+                aws_profile=cfg.aws_profile,
+                protect=cfg.protect,
+                tags=tags,
+            ),
+            # Nodes need the NAT routes to join; the whole VPC component comes first.
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.vpc]),
+        )
+        if args.peer_cidrs:
+            MeshSecurityRules(
+                name,
+                MeshSecurityRulesArgs(
+                    security_group_id=self.eks.cluster_security_group_id,
+                    cluster_name=c.name,
+                    peer_cidrs=args.peer_cidrs,
+                    table=args.rule_table,
+                    tags=tags,
+                ),
+                opts=child,
+            )
+        # Runbook steps 1-2: aws-node and kube-proxy schedule nowhere.
+        self.takeover = CniTakeover(name, CniTakeoverArgs(provider=self.eks.provider), opts=child)
+        group = cfg.node_group_for(c)
+        self.nodes = ClusterNodes(
+            name,
+            NodeGroupArgs(
+                cluster_name=c.name,
+                cluster=self.eks.eks,
+                subnet_ids=self.vpc.private_subnet_ids,
+                instance_types=group.instance_types,
+                min_size=group.min_size,
+                desired_size=group.desired_size,
+                max_size=group.max_size,
+                depends_on=tuple(self.takeover.patches),
+                tags=tags,
+            ),
+            opts=child,
+        )
+        self.endpoint: MeshEndpoint | None = None
+        if cfg.mesh_enabled:
+            self.endpoint = MeshEndpoint(
+                name,
+                MeshEndpointArgs(
+                    provider=self.eks.provider,
+                    peer_cidrs=sorted(args.peer_cidrs.values()),
+                    port=mesh.port,
+                    node_port=mesh.node_port,
+                ),
+                opts=child,
+            )
+        self.release: CiliumRelease | None = None
+
+    def install_cilium(self, mesh: MeshInputs | None, after: Sequence[pulumi.Resource] = ()) -> CiliumRelease:
+        """Runbook steps 3-4 and the mesh: the Cilium release, then CoreDNS onto Cilium IPs, then the demo.
+
+        ``after``: other clusters' resources this release must wait for (the previous cluster's release:
+        upgrades roll one cluster at a time, in config order).
+        """
+        cfg, c = self._args.cfg, self._args.cluster
+        name = self._key
+        child = pulumi.ResourceOptions(parent=self)
+        self.release = CiliumRelease(
+            name,
+            CiliumReleaseArgs(
+                provider=self.eks.provider,
+                chart_version=cfg.cilium.version,
+                values=values_output(cilium_spec(cfg, c), self.eks.endpoint, mesh),
+                depends_on=(*self.takeover.patches, self.nodes, *after),
+                repository=cfg.cilium.repository,
+                timeout_seconds=cfg.cilium.timeout_seconds,
+            ),
+            opts=child,
+        )
+        coredns = CorednsRollout(
+            name,
+            CorednsRolloutArgs(
+                provider=self.eks.provider,
+                restart_key=c.pod_cidr,
+                depends_on=(self.release,),
+                replicas=cfg.coredns.replicas,
+            ),
+            opts=child,
+        )
+        if cfg.demo and cfg.mesh_enabled:
+            MeshDemo(
+                name,
+                MeshDemoArgs(
+                    cluster_name=c.name,
+                    peer_cluster_names=tuple(p.name for p in cfg.clusters if p.name != c.name),
+                    provider=self.eks.provider,
+                    # x-wing's requests to rebel-base need DNS with Cilium IPs.
+                    depends_on=(self.release, coredns.patch),
+                ),
+                opts=child,
+            )
+        self.register_outputs(
+            {
+                "endpoint": self.eks.endpoint,
+                "vpcId": self.vpc.vpc_id,
+                "releaseStatus": self.release.status,
+            }
+        )
+        return self.release

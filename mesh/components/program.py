@@ -1,0 +1,140 @@
+"""The program's wiring: what is created, in which order, and why. Read it top to bottom.
+
+1. The mesh-wide component and the shared CA (nothing to wait for).
+2. Per cluster (:class:`~mesh.components.cluster.MeshCluster`): VPC -> EKS control plane -> mesh security
+   rules -> aws-node/kube-proxy patches -> node group (after both patches) -> mesh endpoint (the NLB whose
+   hostname peers dial).
+3. The VPC peerings (they need every VPC).
+4. Per cluster, in config order: the Cilium release (after its patches and node group, and after the
+   previous cluster's release so that upgrades roll one cluster at a time), then CoreDNS, then the demo.
+
+Every edge is asserted by ``tests/test_graph.py``; ``docs/architecture.md`` explains each one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+from pulumi.runtime.config import CONFIG, get_config_env
+
+from mesh.components.cilium_release import CiliumRelease, MeshInputs
+from mesh.components.cluster import MeshCluster, MeshClusterArgs
+from mesh.components.mesh import ClusterMesh
+from mesh.logic.config import NAMESPACE, StackConfig, decode_config_value, parse_stack_config
+from mesh.logic.k8s_compat import compat_warning
+from mesh.logic.verify_commands import verify_commands
+from network.logic.rules import mesh_rule_table
+
+
+def load_config() -> StackConfig:
+    """Read ``cilium-mesh:*`` and ``aws:*`` from the running Pulumi program and validate them.
+
+    The program's only reader of ``pulumi.Config``; raises :class:`mesh.logic.config.ConfigError`.
+    """
+    known = {**get_config_env(), **CONFIG.get()}
+    prefix = f"{NAMESPACE}:"
+    raw = {k.removeprefix(prefix): decode_config_value(v) for k, v in known.items() if k.startswith(prefix)}
+    aws = pulumi.Config("aws")
+    return parse_stack_config(
+        raw,
+        project=pulumi.get_project(),
+        stack=pulumi.get_stack(),
+        region=aws.get("region"),
+        aws_profile=aws.get("profile"),
+    )
+
+
+@dataclass(frozen=True)
+class BuiltMesh:
+    """What :func:`build_mesh` made: the mesh-wide component and the clusters, in config order."""
+
+    mesh: ClusterMesh
+    clusters: dict[str, MeshCluster]
+
+
+def build_mesh(cfg: StackConfig) -> BuiltMesh:
+    """Create every resource of the stack described by ``cfg``."""
+    tags = cfg.common_tags()
+    vpc_cidrs = {c.name: c.vpc_cidr for c in cfg.clusters}
+    mesh_cfg = cfg.cilium.clustermesh
+
+    # 1. Mesh-wide: the CA every release shares.
+    mesh = ClusterMesh("mesh", mesh_enabled=cfg.mesh_enabled, protect=cfg.protect, tags=tags)
+
+    # 2. Each cluster up to its mesh endpoint.
+    rule_table = mesh_rule_table(
+        clustermesh_node_port=mesh_cfg.node_port if cfg.mesh_enabled else None,
+        wireguard=cfg.cilium.wireguard,
+    )
+    clusters: dict[str, MeshCluster] = {}
+    for c in cfg.clusters:
+        warning = compat_warning(cfg.cilium.version, cfg.kubernetes_version(c))
+        if warning:
+            pulumi.log.warn(f"{c.name}: {warning}")
+        clusters[c.name] = MeshCluster(
+            c.name,
+            MeshClusterArgs(
+                cfg=cfg,
+                cluster=c,
+                peer_cidrs={p: cidr for p, cidr in vpc_cidrs.items() if p != c.name},
+                rule_table=rule_table,
+                tags=tags,
+            ),
+        )
+
+    # 3. Peerings between every pair of VPCs.
+    mesh.peer({n: k.vpc for n, k in clusters.items()}, vpc_cidrs, [c.name for c in cfg.clusters])
+
+    # 4. Cilium, cluster by cluster: each release after the previous one (upgrades stop at the first
+    # broken cluster), each fed every peer's mesh address.
+    previous: CiliumRelease | None = None
+    for c in cfg.clusters:
+        mesh_inputs = None
+        if mesh.ca is not None:
+            own = clusters[c.name].endpoint
+            assert own is not None  # the mesh is on, so every cluster has an endpoint
+            mesh_inputs = MeshInputs(
+                own_address=own.hostname,
+                peers={
+                    p.name: (p.id, clusters[p.name].endpoint.hostname)  # type: ignore[union-attr]
+                    for p in cfg.clusters
+                    if p.name != c.name
+                },
+                ca_cert_pem=mesh.ca.cert_pem,
+                ca_key_pem=mesh.ca.key_pem,
+                port=mesh_cfg.port,
+            )
+        previous = clusters[c.name].install_cilium(mesh_inputs, after=[previous] if previous else [])
+    return BuiltMesh(mesh=mesh, clusters=clusters)
+
+
+def export_outputs(cfg: StackConfig, built: BuiltMesh) -> None:
+    """The stack outputs: per cluster its identity, endpoints and kubeconfig; the verify commands."""
+    mesh_cfg = cfg.cilium.clustermesh
+    demo = cfg.demo and cfg.mesh_enabled
+    pulumi.export(
+        "clusters",
+        {
+            c.name: {
+                "name": c.name,
+                "id": c.id,
+                "endpoint": built.clusters[c.name].eks.endpoint,
+                "kubeconfig": built.clusters[c.name].eks.kubeconfig,
+                "meshEndpoint": (
+                    endpoint.hostname.apply(lambda h: f"{h}:{mesh_cfg.port}")
+                    if (endpoint := built.clusters[c.name].endpoint) is not None
+                    else None
+                ),
+                "podCidr": c.pod_cidr,
+                "vpcCidr": c.vpc_cidr,
+                "ciliumVersion": cfg.cilium.version,
+            }
+            for c in cfg.clusters
+        },
+    )
+    pulumi.export("demo", demo)
+    pulumi.export(
+        "verifyCommands",
+        verify_commands(cfg.stack, [c.name for c in cfg.clusters], demo=demo, region=cfg.region),
+    )

@@ -1,0 +1,7 @@
+"""``python -m mesh.verify STACK ...``: see :mod:`mesh.verify.cli`."""
+
+import sys
+
+from mesh.verify.cli import main
+
+sys.exit(main())
