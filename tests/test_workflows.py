@@ -20,6 +20,8 @@ import pytest
 import yaml
 from ruamel.yaml import YAML
 
+from mesh.charts.lock import read_lock
+
 ROOT = Path(__file__).resolve().parent.parent
 WORKFLOWS = ROOT / ".github" / "workflows"
 CHARTS = Path(os.environ.get("CILIUM_CHARTS_DIR") or ROOT.parent / "shared" / "charts")
@@ -273,17 +275,24 @@ def test_without_a_usable_base_every_stack_is_selected(repo: Path, tmp_path: Pat
 # --- chart archives: fetched, then verified against the committed digests -----------------------------
 
 
-def _sums_in_workflow() -> dict[str, str]:
-    fetch = step(load("checks.yml")["jobs"]["test"], name="Fetch and verify Cilium chart archives")
-    lines = fetch["env"]["CILIUM_CHART_SHA256SUMS"].split()
-    return dict(zip(lines[1::2], lines[0::2], strict=True))
+def _locked() -> dict[str, str]:
+    """Archive name -> digest, from the lock file the workflow reads."""
+    return {f"cilium-{v}.tgz": d for v, d in read_lock().items()}
 
 
 def test_every_stack_chart_version_has_a_committed_digest() -> None:
-    sums = _sums_in_workflow()
+    locked = read_lock()
     for path in ROOT.glob("Pulumi.*.yaml"):
         version = yaml.safe_load(path.read_text())["config"]["cilium-mesh:cilium"]["version"]
-        assert f"cilium-{version}.tgz" in sums, path.name
+        assert version in locked, path.name
+
+
+def test_the_workflow_holds_no_digest_of_its_own() -> None:
+    """The lock file is the only copy of the digests: no 64-hex string appears in any workflow."""
+    for path in all_workflow_files():
+        assert re.search(r"\b[0-9a-f]{64}\b", path.read_text()) is None, path.name
+    fetch = step(load("checks.yml")["jobs"]["test"], name="Fetch and verify Cilium chart archives")
+    assert "cilium-charts.lock" in fetch["run"]
 
 
 @pytest.fixture
@@ -320,18 +329,8 @@ def run_fetch(tmp_path: Path, bin_dir: Path, tamper: bool) -> tuple[subprocess.C
         "GITHUB_ENV": str(github_env),
         "FAKE_CURL_TAMPER": "1" if tamper else "0",
     }
-    done = subprocess.run(["bash", "-c", fetch["run"]], env=env, capture_output=True, text=True)
+    done = subprocess.run(["bash", "-c", fetch["run"]], cwd=ROOT, env=env, capture_output=True, text=True)
     return done, github_env
-
-
-def test_committed_digests_are_those_of_the_official_archives() -> None:
-    if not (CHARTS / "SHA256SUMS").exists():
-        pytest.skip(f"chart directory {CHARTS} is absent")
-    official = dict(line.split()[::-1] for line in (CHARTS / "SHA256SUMS").read_text().splitlines() if line)
-    # Every committed digest is the official one; the chart directory may hold more versions than we use.
-    committed = _sums_in_workflow()
-    assert committed
-    assert {name: official.get(name) for name in committed} == committed
 
 
 def test_chart_fetch_verifies_digests_and_exports_the_directory(tmp_path: Path, fake_curl: Path) -> None:
@@ -339,7 +338,9 @@ def test_chart_fetch_verifies_digests_and_exports_the_directory(tmp_path: Path, 
     assert done.returncode == 0, done.stderr
     charts_dir = tmp_path / "runner" / "cilium-charts"
     assert github_env.read_text().strip() == f"CILIUM_CHARTS_DIR={charts_dir}"
-    for name in _sums_in_workflow():
+    fetched = {p.name for p in charts_dir.glob("*.tgz")}
+    assert fetched == set(_locked())
+    for name in fetched:
         assert (charts_dir / name).read_bytes() == (CHARTS / name).read_bytes()
 
 

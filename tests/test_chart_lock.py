@@ -1,0 +1,73 @@
+"""The chart lock file: its parser, its writer, and the committed digests against the official ones."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+import yaml
+
+from mesh.charts.lock import LockError, parse_lock, read_lock, version_key, with_digest
+
+ROOT = Path(__file__).resolve().parent.parent
+CHARTS = Path(os.environ.get("CILIUM_CHARTS_DIR") or ROOT.parent / "shared" / "charts")
+A = "a" * 64
+B = "b" * 64
+
+
+def test_parse_keeps_versions_and_ignores_comments_and_blank_lines() -> None:
+    text = f"# header\n\n1.16.3 {A}  # runbook\n1.16.19 {B}\n"
+    assert parse_lock(text) == {"1.16.3": A, "1.16.19": B}
+
+
+def test_parse_lists_every_bad_line_with_its_number() -> None:
+    text = f"1.16 {A}\n1.16.3 {A.upper()}\n1.16.3\n1.17.0 {A}\n1.17.0 {B}\n"
+    with pytest.raises(LockError) as err:
+        parse_lock(text, name="x.lock")
+    assert err.value.problems == [
+        "x.lock:1: '1.16' is not a chart version like 1.16.3",
+        f"x.lock:2: '{A.upper()}' is not a sha256 (64 lowercase hex digits)",
+        "x.lock:3: expected 'VERSION SHA256', got '1.16.3'",
+        "x.lock:5: version 1.17.0 is listed twice",
+    ]
+
+
+def test_with_digest_keeps_the_header_and_sorts_numerically() -> None:
+    text = f"# header line\n# second\n1.16.19 {A}\n"
+    out = with_digest(text, "1.16.3", B)
+    assert out == f"# header line\n# second\n1.16.3 {B}\n1.16.19 {A}\n"
+    # Replacing an entry keeps one line for it.
+    assert with_digest(out, "1.16.3", A).count("1.16.3 ") == 1
+
+
+def test_prereleases_sort_before_their_release() -> None:
+    versions = ["1.20.0", "1.20.0-rc.1", "1.19.5", "1.20.0-pre.3"]
+    assert sorted(versions, key=version_key) == ["1.19.5", "1.20.0-pre.3", "1.20.0-rc.1", "1.20.0"]
+
+
+def test_with_digest_rejects_a_malformed_entry() -> None:
+    with pytest.raises(LockError):
+        with_digest("", "1.16.3", "sha256:" + A)
+
+
+def test_committed_lock_file_parses_and_locks_the_runbook_version() -> None:
+    locked = read_lock()
+    # Cilium 1.16.3 is the runbook's version (devstg); its official digest, as published.
+    assert locked["1.16.3"] == "e1be328218c74bd2bed91f996d8c1b10e785715ce53299a392f79b0cef796805"
+
+
+def test_locked_digests_are_those_of_the_official_index_and_sums() -> None:
+    """Every locked version is published in the official index with exactly the locked digest, and, where
+    the shared SHA256SUMS lists the archive too, with the same digest there. Extra archives are fine."""
+    index_file, sums_file = CHARTS / "index.yaml", CHARTS / "SHA256SUMS"
+    if not index_file.is_file() or not sums_file.is_file():
+        pytest.skip(f"the official index.yaml and SHA256SUMS are not in {CHARTS}")
+    index = yaml.load(index_file.read_text(), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+    published = {e["version"]: e["digest"] for e in index["entries"]["cilium"]}
+    sums = {name: digest for digest, name in (line.split() for line in sums_file.read_text().splitlines())}
+    locked = read_lock()
+    assert {v: published.get(v) for v in locked} == locked
+    listed = {v: d for v, d in locked.items() if f"cilium-{v}.tgz" in sums}
+    assert listed, "SHA256SUMS lists none of the locked versions"
+    assert {v: sums[f"cilium-{v}.tgz"] for v in listed} == listed
