@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STACK ?= devstg
 OUT ?= out
 
-.PHONY: install install-dev plan test lint bench verify clean
+.PHONY: install install-dev plan charts test lint bench verify clean
 
 $(VENV)/.runtime: requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -23,6 +23,11 @@ install-dev: $(VENV)/.dev
 ## The main job, offline: the plan of $(STACK) (default devstg) with its JSON and rendered manifests.
 plan: $(VENV)/.dev
 	$(PY) -m mesh.plan $(STACK) --json $(OUT)/plan-$(STACK).json --render-dir $(OUT)/rendered-$(STACK)
+
+## Get, verify (cilium-charts.lock) and cache the Cilium chart archives every stack uses, so later runs need
+## no network. CHARTS_ARGS=--locked gets every locked version (what the tests render); see python -m mesh.charts -h.
+charts: $(VENV)/.runtime
+	$(PY) -m mesh.charts fetch $(CHARTS_ARGS)
 
 ## Lint and the whole test suite (mock runtime and offline chart renders; no cloud account).
 test: $(VENV)/.dev

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from mesh.charts.lock import LockError, parse_lock, read_lock, version_key, with_digest
+from mesh.charts.lock import LockError, parse_lock, read_lock, with_digest
 
 ROOT = Path(__file__).resolve().parent.parent
 CHARTS = Path(os.environ.get("CILIUM_CHARTS_DIR") or ROOT.parent / "shared" / "charts")
@@ -22,14 +22,15 @@ def test_parse_keeps_versions_and_ignores_comments_and_blank_lines() -> None:
 
 
 def test_parse_lists_every_bad_line_with_its_number() -> None:
-    text = f"1.16 {A}\n1.16.3 {A.upper()}\n1.16.3\n1.17.0 {A}\n1.17.0 {B}\n"
+    text = f"1.16 {A}\n1.16.3 {A.upper()}\n1.16.3\n1.17.0 {A}\n1.17.0 {B}\n1.20.0-rc.1 {A}\n"
     with pytest.raises(LockError) as err:
         parse_lock(text, name="x.lock")
     assert err.value.problems == [
-        "x.lock:1: '1.16' is not a chart version like 1.16.3",
+        "x.lock:1: '1.16' is not a release version like 1.16.3",
         f"x.lock:2: '{A.upper()}' is not a sha256 (64 lowercase hex digits)",
         "x.lock:3: expected 'VERSION SHA256', got '1.16.3'",
         "x.lock:5: version 1.17.0 is listed twice",
+        "x.lock:6: '1.20.0-rc.1' is not a release version like 1.16.3",
     ]
 
 
@@ -39,11 +40,6 @@ def test_with_digest_keeps_the_header_and_sorts_numerically() -> None:
     assert out == f"# header line\n# second\n1.16.3 {B}\n1.16.19 {A}\n"
     # Replacing an entry keeps one line for it.
     assert with_digest(out, "1.16.3", A).count("1.16.3 ") == 1
-
-
-def test_prereleases_sort_before_their_release() -> None:
-    versions = ["1.20.0", "1.20.0-rc.1", "1.19.5", "1.20.0-pre.3"]
-    assert sorted(versions, key=version_key) == ["1.19.5", "1.20.0-pre.3", "1.20.0-rc.1", "1.20.0"]
 
 
 def test_with_digest_rejects_a_malformed_entry() -> None:

@@ -15,11 +15,12 @@ import re
 from collections.abc import Mapping
 from pathlib import Path
 
+from mesh.logic.chart_index import RELEASE_RE, version_key
+
 LOCK_FILE = Path(__file__).resolve().parent.parent.parent / "cilium-charts.lock"
 LOCK_NAME = "cilium-charts.lock"
 ADD_COMMAND = "python -m mesh.charts add VERSION"
 
-_VERSION = re.compile(r"^\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?$")
 _DIGEST = re.compile(r"^[0-9a-f]{64}$")
 
 
@@ -32,9 +33,9 @@ class LockError(ValueError):
 
 
 def parse_lock(text: str, *, name: str = LOCK_NAME) -> dict[str, str]:
-    """Version -> lowercase hex sha256, in file order. Raises :class:`LockError` listing every bad line
-    (wrong field count, a version that is not ``X.Y.Z[-pre]``, a digest that is not 64 hex digits, a
-    version given twice)."""
+    """Version -> lowercase hex sha256, in file order. Raises :class:`LockError` listing every bad line:
+    wrong field count, a version that is not a release ``X.Y.Z`` (stacks pin releases only), a digest
+    that is not 64 lowercase hex digits, a version given twice."""
     digests: dict[str, str] = {}
     problems: list[str] = []
     for number, raw in enumerate(text.splitlines(), start=1):
@@ -47,13 +48,13 @@ def parse_lock(text: str, *, name: str = LOCK_NAME) -> dict[str, str]:
             problems.append(f"{where}: expected 'VERSION SHA256', got {raw.strip()!r}")
             continue
         version, digest = fields
-        if not _VERSION.match(version):
-            problems.append(f"{where}: {version!r} is not a chart version like 1.16.3")
+        if not RELEASE_RE.match(version):
+            problems.append(f"{where}: {version!r} is not a release version like 1.16.3")
         if not _DIGEST.match(digest):
             problems.append(f"{where}: {digest!r} is not a sha256 (64 lowercase hex digits)")
         if version in digests:
             problems.append(f"{where}: version {version} is listed twice")
-        if _VERSION.match(version) and _DIGEST.match(digest):
+        if RELEASE_RE.match(version) and _DIGEST.match(digest):
             digests.setdefault(version, digest)
     if problems:
         raise LockError(problems)
@@ -63,7 +64,7 @@ def parse_lock(text: str, *, name: str = LOCK_NAME) -> dict[str, str]:
 def with_digest(text: str, version: str, digest: str) -> str:
     """`text` with ``version`` locked to ``digest``: the header comments kept, entries sorted by version
     (numerically, so 1.16.19 follows 1.16.3). An existing entry for ``version`` is replaced."""
-    if not _VERSION.match(version) or not _DIGEST.match(digest):
+    if not RELEASE_RE.match(version) or not _DIGEST.match(digest):
         raise LockError([f"cannot lock {version!r} to {digest!r}"])
     entries = {**parse_lock(text), version: digest}
     header = []
@@ -77,12 +78,6 @@ def with_digest(text: str, version: str, digest: str) -> str:
 def serialize_entries(digests: Mapping[str, str]) -> list[str]:
     """One ``VERSION SHA256`` line per entry, sorted by :func:`version_key`."""
     return [f"{v} {digests[v]}" for v in sorted(digests, key=version_key)]
-
-
-def version_key(version: str) -> tuple[tuple[int, ...], int, str]:
-    """Sort key: numeric core, then a release after its pre-releases (1.20.0-rc.1 < 1.20.0)."""
-    core, _, pre = version.partition("-")
-    return tuple(int(p) if p.isdigit() else -1 for p in core.split(".")), 0 if pre else 1, pre
 
 
 def read_lock(path: Path = LOCK_FILE) -> dict[str, str]:
