@@ -146,6 +146,7 @@ class MeshCluster(pulumi.ComponentResource):
                 min_size=group.min_size,
                 desired_size=group.desired_size,
                 max_size=group.max_size,
+                max_pods=group.max_pods,
                 depends_on=tuple(self.takeover.patches),
                 tags=tags,
             ),

@@ -10,6 +10,8 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_eks as eks
 
+from mesh.logic.max_pods import DEFAULT_MAX_PODS, NODEADM_CONTENT_TYPE, nodeadm_max_pods_config
+
 # Cilium removes this taint from a node once its agent is ready (docs: "Taint nodes" for EKS).
 AGENT_NOT_READY_TAINT = {"key": "node.cilium.io/agent-not-ready", "value": "true", "effect": "NO_EXECUTE"}
 NODE_POLICIES = (
@@ -24,7 +26,7 @@ NODE_POLICIES = (
 class NodeGroupArgs:
     """Inputs of :class:`ClusterNodes`. ``depends_on`` holds what must exist first (the CNI takeover).
 
-    Defaults: AL2023, IMDSv2 required, private subnets only, the agent-not-ready taint.
+    Defaults: AL2023, IMDSv2 required, private subnets only, the agent-not-ready taint, 110 pods per node.
     """
 
     cluster_name: str
@@ -34,6 +36,7 @@ class NodeGroupArgs:
     min_size: int
     desired_size: int
     max_size: int
+    max_pods: int = DEFAULT_MAX_PODS
     depends_on: Sequence[pulumi.Resource] = ()
     tags: Mapping[str, str] = field(default_factory=dict)
 
@@ -80,6 +83,16 @@ class ClusterNodes(pulumi.ComponentResource):
             operating_system=eks.OperatingSystem.AL2023,
             enable_imd_sv2=True,
             taints=[aws.eks.NodeGroupTaintArgs(**AGENT_NOT_READY_TAINT)],
+            # AL2023 would take max pods from the ENI formula (35 on t3.large) although pods get Cilium
+            # pool addresses. pulumi-eks 4.4.0 (nodegroup.ts createMNGCustomLaunchTemplate) turns this into
+            # a launch template with the full nodeadm user data plus this part, on the SSM-recommended AL2023
+            # AMI for the cluster version. A custom AMI is what makes EKS leave maxPods alone: for its own
+            # AMI it injects a NodeConfig with the ENI-based maxPods (eksctl #8037, containers-roadmap #138).
+            nodeadm_extra_options=[
+                eks.NodeadmOptionsArgs(
+                    content=nodeadm_max_pods_config(args.max_pods), content_type=NODEADM_CONTENT_TYPE
+                )
+            ],
             tags=dict(args.tags),
             # The taint keeps application pods off, but aws-node and kube-proxy tolerate everything:
             # nodes must not appear before both are disabled.

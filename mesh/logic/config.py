@@ -29,6 +29,7 @@ from pydantic import (
 )
 from pydantic.alias_generators import to_camel
 
+from mesh.logic.max_pods import DEFAULT_MAX_PODS, max_pods_problem
 from network.logic.cidr import find_overlaps, parse_network, plan_subnets
 
 NAMESPACE = "cilium-mesh"
@@ -64,12 +65,14 @@ class _Model(BaseModel):
 
 
 class NodeGroupConfig(_Model):
-    """Managed node group sizing. Defaults: ``t3.large``, min 1, desired 2, max 3."""
+    """Managed node group sizing. Defaults: ``t3.large``, min 1, desired 2, max 3, max pods 110 per node
+    (checked against the per-node pod CIDR, see :mod:`mesh.logic.max_pods`)."""
 
     instance_types: tuple[str, ...] = ("t3.large",)
     min_size: int = Field(1, ge=0)
     desired_size: int = Field(2, ge=1)
     max_size: int = Field(3, ge=1)
+    max_pods: int = Field(DEFAULT_MAX_PODS, ge=1)
 
     @model_validator(mode="after")
     def _ordered(self) -> NodeGroupConfig:
@@ -371,6 +374,30 @@ def _cross_checks(
     return problems
 
 
+def _max_pods_checks(
+    clusters: Sequence[tuple[int, ClusterConfig | _ClusterFields]],
+    stack_group: NodeGroupConfig | None,
+    cilium: CiliumConfig | None,
+) -> list[str]:
+    """``maxPods`` of every node group in use must fit the per-node pod CIDR (``cilium.podCidrMaskSize``)."""
+    if cilium is None:
+        return []
+    mask = cilium.pod_cidr_mask_size
+    groups: dict[str, NodeGroupConfig] = {}
+    for i, c in clusters:
+        own = getattr(c, "node_group", None)
+        if own is not None:
+            groups[f"clusters[{i}].nodeGroup.maxPods"] = own
+        elif stack_group is not None:
+            groups["nodeGroup.maxPods"] = stack_group  # the stack-wide default is in use
+    problems = []
+    for key, group in groups.items():
+        problem = max_pods_problem(group.max_pods, mask)
+        if problem:
+            problems.append(f"{key}: {problem}")
+    return problems
+
+
 def parse_stack_config(
     raw: Mapping[str, Any],
     *,
@@ -415,6 +442,8 @@ def parse_stack_config(
             sections[key] = _parse(key, model, raw[key], problems)
     eks = sections.get("eks", EksConfig() if "eks" not in raw else None)
     problems.extend(_cross_checks(parsed_clusters, eks, sections.get("cilium")))
+    stack_group = sections.get("nodeGroup", NodeGroupConfig())
+    problems.extend(_max_pods_checks(parsed_clusters, stack_group, sections.get("cilium")))
 
     network = sections.get("network")
     az_count = 2
