@@ -114,7 +114,6 @@ class MeshCluster(pulumi.ComponentResource):
                 authentication_mode=cfg.eks.authentication_mode,
                 enabled_log_types=cfg.eks.enabled_log_types,
                 public_from_anywhere_opt_in=cfg.eks.allow_public_access_from_anywhere,
-                aws_profile=cfg.aws_profile,
                 protect=cfg.protect,
                 tags=tags,
             ),
@@ -166,11 +165,11 @@ class MeshCluster(pulumi.ComponentResource):
             )
         self.release: CiliumRelease | None = None
 
-    def install_cilium(self, mesh: MeshInputs | None, after: Sequence[pulumi.Resource] = ()) -> CiliumRelease:
+    def install_cilium(self, mesh: MeshInputs | None) -> CiliumRelease:
         """Runbook steps 3-4 and the mesh: the Cilium release, then CoreDNS onto Cilium IPs, then the demo.
 
-        ``after``: other clusters' resources this release must wait for (the previous cluster's release:
-        upgrades roll one cluster at a time, in config order).
+        The release waits for this cluster's takeover patches only: nothing of another cluster, not its
+        own node group.
         """
         cfg, c = self._args.cfg, self._args.cluster
         name = self._key
@@ -181,7 +180,12 @@ class MeshCluster(pulumi.ComponentResource):
                 provider=self.eks.provider,
                 chart_version=cfg.cilium.version,
                 values=values_output(cilium_spec(cfg, c), self.eks.endpoint, mesh),
-                depends_on=(*self.takeover.patches, self.nodes, *after),
+                # After both patches only, in parallel with the node group, never after it: nodes stay
+                # NotReady until their Cilium agent runs, and a managed node group whose nodes never get
+                # Ready fails with NodeCreationFailure after 20-35 min (terraform-aws-eks #1972, #3139,
+                # #3594); the Cilium EKS guide installs Cilium before creating node groups. Helm's wait
+                # (cilium.timeoutSeconds, 900 s) ends once the nodes launched meanwhile run the agent.
+                depends_on=tuple(self.takeover.patches),
                 repository=cfg.cilium.repository,
                 timeout_seconds=cfg.cilium.timeout_seconds,
             ),

@@ -35,7 +35,6 @@ class EksClusterArgs:
     authentication_mode: str = "API"
     enabled_log_types: Sequence[str] = ("api", "audit", "authenticator", "controllerManager", "scheduler")
     public_from_anywhere_opt_in: bool = False
-    aws_profile: str | None = None
     protect: bool = False
     tags: Mapping[str, str] = field(default_factory=dict)
 
@@ -105,10 +104,11 @@ class EksCluster(pulumi.ComponentResource):
             use_default_vpc_cni=True,
             kube_proxy_addon_options=eks.KubeProxyAddonOptionsArgs(enabled=False),
             coredns_addon_options=eks.CoreDnsAddonOptionsArgs(enabled=False),
-            # The kubeconfig authenticates with the stack's profile, not whatever the shell has.
-            provider_credential_opts=(
-                eks.KubeconfigOptionsArgs(profile_name=args.aws_profile) if args.aws_profile else None
-            ),
+            # Credentials come from the environment (AWS_PROFILE or the CI job's role), never from the
+            # inputs: pulumi-eks 4.4.0 cluster.ts createCluster() copies AWS_PROFILE or `aws:profile` into
+            # providerCredentialOpts when it is unset, so its own provider's kubeconfig would flip between a
+            # laptop and CI. An explicit empty object pins it profile-free on every machine.
+            provider_credential_opts=eks.KubeconfigOptionsArgs(),
             tags=tags,
             opts=stateful,
         )
@@ -123,9 +123,10 @@ class EksCluster(pulumi.ComponentResource):
             f"{name}-k8s",
             kubeconfig=self.kubeconfig,
             enable_server_side_apply=True,
-            # On `pulumi destroy` the API is gone before its objects: drop them from state instead
-            # of failing on an unreachable cluster.
-            delete_unreachable=True,
+            # No deleteUnreachable: with it, a `refresh` or `destroy` run off the VPN drops live objects from
+            # state (pulumi-kubernetes provider.go Read/Delete) and a forgotten LoadBalancer Service leaves
+            # its NLB blocking subnet deletion. The key stays ABSENT, not false: a provider value overrides
+            # PULUMI_K8S_DELETE_UNREACHABLE=true, the break-glass for a cluster that is really gone.
             opts=child,
         )
         self.register_outputs(

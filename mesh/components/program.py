@@ -5,8 +5,9 @@
    rules -> aws-node/kube-proxy patches -> node group (after both patches) -> mesh endpoint (the NLB whose
    hostname peers dial).
 3. The VPC peerings (they need every VPC).
-4. Per cluster, in config order: the Cilium release (after its patches and node group, and after the
-   previous cluster's release so that upgrades roll one cluster at a time), then CoreDNS, then the demo.
+4. Per cluster: the Cilium release after its own two patches only, in parallel with its node group and
+   with every other cluster (no release waits for a node group or another cluster), then CoreDNS, then
+   the demo.
 
 Every edge is asserted by ``tests/test_graph.py``; ``docs/architecture.md`` explains each one.
 """
@@ -18,7 +19,7 @@ from dataclasses import dataclass
 import pulumi
 from pulumi.runtime.config import CONFIG, get_config_env
 
-from mesh.components.cilium_release import CiliumRelease, MeshInputs
+from mesh.components.cilium_release import MeshInputs
 from mesh.components.cluster import MeshCluster, MeshClusterArgs
 from mesh.components.mesh import ClusterMesh
 from mesh.logic.config import NAMESPACE, StackConfig, decode_config_value, parse_stack_config
@@ -41,7 +42,6 @@ def load_config() -> StackConfig:
         project=pulumi.get_project(),
         stack=pulumi.get_stack(),
         region=aws.get("region"),
-        aws_profile=aws.get("profile"),
     )
 
 
@@ -86,9 +86,7 @@ def build_mesh(cfg: StackConfig) -> BuiltMesh:
     # 3. Peerings between every pair of VPCs.
     mesh.peer({n: k.vpc for n, k in clusters.items()}, vpc_cidrs, [c.name for c in cfg.clusters])
 
-    # 4. Cilium, cluster by cluster: each release after the previous one (upgrades stop at the first
-    # broken cluster), each fed every peer's mesh address.
-    previous: CiliumRelease | None = None
+    # 4. Cilium in every cluster at once, each fed every peer's mesh address.
     for c in cfg.clusters:
         mesh_inputs = None
         if mesh.ca is not None:
@@ -105,7 +103,7 @@ def build_mesh(cfg: StackConfig) -> BuiltMesh:
                 ca_key_pem=mesh.ca.key_pem,
                 port=mesh_cfg.port,
             )
-        previous = clusters[c.name].install_cilium(mesh_inputs, after=[previous] if previous else [])
+        clusters[c.name].install_cilium(mesh_inputs)
     return BuiltMesh(mesh=mesh, clusters=clusters)
 
 

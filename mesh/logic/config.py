@@ -196,12 +196,15 @@ class CorednsConfig(_Model):
 
 
 class StackConfig(_Model):
-    """The whole, validated stack config."""
+    """The whole, validated stack config.
+
+    AWS credentials are deliberately not part of it (``aws:profile`` is never read): they come from the
+    environment, so the resources' inputs are the same on every machine.
+    """
 
     project: str
     stack: str
     region: str
-    aws_profile: str | None = None
     account: str
     clusters: tuple[ClusterConfig, ...]
     cilium: CiliumConfig
@@ -404,7 +407,6 @@ def parse_stack_config(
     project: str = NAMESPACE,
     stack: str = "dev",
     region: str | None = None,
-    aws_profile: str | None = None,
 ) -> StackConfig:
     """Validate raw config values (keys without namespace, values already decoded from YAML/JSON).
 
@@ -471,7 +473,6 @@ def parse_stack_config(
                 "project": project,
                 "stack": stack,
                 "region": region,
-                "aws_profile": aws_profile,
                 **{k: v for k, v in raw.items() if v is not None},
             }
         )

@@ -65,7 +65,6 @@ def validate(project: str, stack: str, config: Mapping[str, Any]) -> StackConfig
         project=project,
         stack=stack,
         region=config.get("aws:region"),
-        aws_profile=config.get("aws:profile"),
     )
 
 
