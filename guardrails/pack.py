@@ -25,6 +25,7 @@ from pulumi_policy.deserialize import serialize_properties
 
 from guardrails.policies import (
     cilium_cluster_identity_violations,
+    eks_api_ingress_violations,
     eks_public_endpoint_violations,
     kube_proxy_replacement_violations,
     mesh_port_violations,
@@ -36,6 +37,7 @@ MESH_PORTS_POLICY = "mesh-ports-not-public"
 CLUSTER_IDENTITY_POLICY = "cilium-cluster-identity"
 KPR_POLICY = "cilium-kpr-sets-k8s-service-host"
 EKS_ENDPOINT_POLICY = "eks-public-endpoint-restricted"
+EKS_API_INGRESS_POLICY = "eks-api-ingress-not-public"
 
 # Policy config keys (``pulumi preview --policy-pack-config FILE``: {"<policy>": {"<key>": value}}).
 ALLOW_PUBLIC_ENDPOINT_KEY = "allowPublicEndpointFromAnywhere"
@@ -61,6 +63,11 @@ def _kube_proxy_replacement(args: ResourceValidationArgs, report: ReportViolatio
 def _eks_endpoint(args: ResourceValidationArgs, report: ReportViolation) -> None:
     allow = args.get_config().get(ALLOW_PUBLIC_ENDPOINT_KEY) is True
     for message in eks_public_endpoint_violations(args.resource_type, plain(args.props), allow):
+        report(message, None)
+
+
+def _eks_api_ingress(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    for message in eks_api_ingress_violations(args.resource_type, plain(args.props)):
         report(message, None)
 
 
@@ -134,5 +141,15 @@ def build_policies() -> list[Policy]:
                 "Set cilium-mesh:eks.publicAccessCidrs to your egress ranges, or leave it empty for a "
                 "private-only endpoint."
             ),
+        ),
+        ResourceValidationPolicy(
+            name=EKS_API_INGRESS_POLICY,
+            description=(
+                "No security group rule opens tcp/443 (the EKS API on the cluster security group) to "
+                "0.0.0.0/0, ::/0 or any range broader than /8."
+            ),
+            enforcement_level=mandatory,
+            validate=_eks_api_ingress,
+            remediation_steps="List the VPN and runner networks in cilium-mesh:eks.privateAccessCidrs.",
         ),
     ]

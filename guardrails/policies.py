@@ -511,3 +511,52 @@ def eks_public_endpoint_violations(
         f"turn public access off, or opt in explicitly (tag {PUBLIC_ENDPOINT_OPT_IN_TAG}=true, "
         "or policy config allowPublicEndpointFromAnywhere: true)"
     ]
+
+
+# --- EKS API ingress ----------------------------------------------------------------------------------
+
+EKS_API_PORT = 443
+
+
+def _covers_tcp_port(protocol: Any, from_port: Any, to_port: Any, port: int) -> bool | None:
+    """Whether an ingress rule's protocol/port range includes tcp ``port``; ``None`` when not known yet."""
+    if is_unknown(protocol) or is_unknown(from_port) or is_unknown(to_port):
+        return None
+    proto = _PROTOCOLS.get(str(protocol).strip().lower())
+    if proto == "all":
+        return True
+    if proto != "tcp":
+        return False
+    low, high = _as_int(from_port), _as_int(to_port)
+    if low is None and high is None:
+        return True  # no range given: AWS reads it as every port
+    if low is None or high is None:
+        low = high = low if high is None else high
+    if low == -1 or high == -1:
+        return True
+    return low <= port <= high
+
+
+def eks_api_ingress_violations(resource_type: str, props: Mapping[str, Any]) -> list[str]:
+    """No security group ingress may open tcp/443 - the EKS API on the cluster security group - to the world:
+    0.0.0.0/0, ::/0 or any range broader than /8 (IPv6: /16). The VPN and runner networks of
+    ``eks.privateAccessCidrs`` pass, whatever their address space; the public endpoint has its own policy.
+
+    Checked on ``aws.vpc.SecurityGroupIngressRule``, legacy ``aws.ec2.SecurityGroupRule`` (ingress) and inline
+    ``aws.ec2.SecurityGroup`` ingress blocks.
+    """
+    if resource_type not in (SG_INGRESS_RULE, SG_RULE_LEGACY, SECURITY_GROUP):
+        return []
+    label = f"{resource_type.rsplit(':', 1)[-1]} {props.get('description') or ''}".strip()
+    messages = []
+    for rule in _security_group_ingress(resource_type, props):
+        if not _covers_tcp_port(rule.protocol, rule.from_port, rule.to_port, EKS_API_PORT):
+            continue
+        for source in rule.sources:
+            network = _parse_network(source)
+            if network is not None and _world_wide(network):
+                messages.append(
+                    f"{label} opens tcp/{EKS_API_PORT} (the EKS API) to {network}; allow only VPN and runner "
+                    "networks (eks.privateAccessCidrs), never the internet"
+                )
+    return messages

@@ -23,6 +23,7 @@ from pulumi.runtime.proto import analyzer_pb2, analyzer_pb2_grpc
 from guardrails.pack import (
     ALLOW_PUBLIC_ENDPOINT_KEY,
     CLUSTER_IDENTITY_POLICY,
+    EKS_API_INGRESS_POLICY,
     EKS_ENDPOINT_POLICY,
     EXTRA_ALLOWED_CIDRS_KEY,
     KPR_POLICY,
@@ -470,7 +471,8 @@ def test_pack_declares_every_policy_as_mandatory(analyzer: analyzer_pb2_grpc.Ana
     assert info.name == POLICY_PACK_NAME
     levels = {p.name: p.enforcementLevel for p in info.policies}
     assert levels == dict.fromkeys(
-        [MESH_PORTS_POLICY, CLUSTER_IDENTITY_POLICY, KPR_POLICY, EKS_ENDPOINT_POLICY], analyzer_pb2.MANDATORY
+        [MESH_PORTS_POLICY, CLUSTER_IDENTITY_POLICY, KPR_POLICY, EKS_ENDPOINT_POLICY, EKS_API_INGRESS_POLICY],
+        analyzer_pb2.MANDATORY,
     )
     eks = next(p for p in info.policies if p.name == EKS_ENDPOINT_POLICY)
     assert eks.configSchema.properties[ALLOW_PUBLIC_ENDPOINT_KEY]["default"] is False

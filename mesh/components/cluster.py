@@ -21,6 +21,7 @@ from mesh.components.eks import EksCluster, EksClusterArgs
 from mesh.components.endpoint import MeshEndpoint, MeshEndpointArgs
 from mesh.components.nodes import ClusterNodes, NodeGroupArgs
 from mesh.components.takeover import CniTakeover, CniTakeoverArgs, CorednsRollout, CorednsRolloutArgs
+from mesh.logic.access_entries import access_entry_specs, partition_for_region
 from mesh.logic.cilium_values import CiliumClusterSpec, ClusterMeshSpec
 from mesh.logic.config import ClusterConfig, StackConfig
 from network.components.security import MeshSecurityRules, MeshSecurityRulesArgs
@@ -114,6 +115,14 @@ class MeshCluster(pulumi.ComponentResource):
                 authentication_mode=cfg.eks.authentication_mode,
                 enabled_log_types=cfg.eks.enabled_log_types,
                 public_from_anywhere_opt_in=cfg.eks.allow_public_access_from_anywhere,
+                private_access_cidrs=cfg.eks.private_access_cidrs,
+                access_entries=access_entry_specs(
+                    (
+                        (e.principal_arn, e.access_policies, e.kubernetes_groups)
+                        for e in cfg.eks.access_entries
+                    ),
+                    partition_for_region(cfg.region),
+                ),
                 protect=cfg.protect,
                 tags=tags,
             ),

@@ -14,6 +14,9 @@ import pulumi_aws as aws
 import pulumi_eks as eks
 import pulumi_kubernetes as k8s
 
+from mesh.logic.access_entries import AccessEntrySpec
+from network.components.api_access import EksApiAccess, EksApiAccessArgs
+
 PUBLIC_FROM_ANYWHERE_TAG = "cilium-mesh/public-endpoint-from-anywhere"
 
 
@@ -22,7 +25,10 @@ class EksClusterArgs:
     """Inputs of :class:`EksCluster`.
 
     Defaults: private endpoint only (``public_access_cidrs`` empty), ``API`` authentication mode, all five
-    control-plane log types, service CIDR ``172.20.0.0/16``.
+    control-plane log types, service CIDR ``172.20.0.0/16``, no access entries besides the creator's.
+    ``private_access_cidrs`` (default none) may reach the private endpoint on tcp/443;
+    ``api_network`` (default none) are resources on the network path from those sources to the API (the
+    routes of external peerings): the Kubernetes provider waits for both.
     """
 
     cluster_name: str
@@ -35,6 +41,9 @@ class EksClusterArgs:
     authentication_mode: str = "API"
     enabled_log_types: Sequence[str] = ("api", "audit", "authenticator", "controllerManager", "scheduler")
     public_from_anywhere_opt_in: bool = False
+    access_entries: Sequence[AccessEntrySpec] = ()
+    private_access_cidrs: Sequence[str] = ()
+    api_network: Sequence[pulumi.Resource] = ()
     protect: bool = False
     tags: Mapping[str, str] = field(default_factory=dict)
 
@@ -109,6 +118,14 @@ class EksCluster(pulumi.ComponentResource):
             # providerCredentialOpts when it is unset, so its own provider's kubeconfig would flip between a
             # laptop and CI. An explicit empty object pins it profile-free on every machine.
             provider_credential_opts=eks.KubeconfigOptionsArgs(),
+            # pulumi-eks 4.4.0 creates one aws.eks.AccessEntry per principal plus a cluster-scoped
+            # AccessPolicyAssociation per policy, after the control plane (cluster.ts createAccessEntries).
+            # They are children of this remote component, whose construct finishes only once its children
+            # exist (pulumi sdk runtime/rpc.py _add_dependency); our Kubernetes provider's kubeconfig is
+            # one of its outputs, so every patch and release runs after the entries: an operator or CI role
+            # added here can run the very `up` that adds it. The creator keeps its implicit admin entry
+            # (bootstrapClusterCreatorAdminPermissions, hard-coded true in cluster.ts).
+            access_entries=_access_entries(args.access_entries, tags) or None,
             tags=tags,
             opts=stateful,
         )
@@ -119,6 +136,21 @@ class EksCluster(pulumi.ComponentResource):
             lambda vpc: vpc.cluster_security_group_id
         )
         self.kubeconfig: pulumi.Output[str] = pulumi.Output.secret(self.eks.kubeconfig_json)
+        # The EKS-created cluster security group admits only itself: with a private endpoint the first
+        # Kubernetes call (the aws-node patch) from a VPN or peered runner would time out without these.
+        self.api_access: EksApiAccess | None = None
+        if args.private_access_cidrs:
+            self.api_access = EksApiAccess(
+                name,
+                EksApiAccessArgs(
+                    security_group_id=self.cluster_security_group_id,
+                    cluster_name=args.cluster_name,
+                    cidrs=args.private_access_cidrs,
+                    tags=args.tags,
+                ),
+                opts=child,
+            )
+        api_path = [*([self.api_access] if self.api_access else []), *args.api_network]
         self.provider = k8s.Provider(
             f"{name}-k8s",
             kubeconfig=self.kubeconfig,
@@ -127,7 +159,9 @@ class EksCluster(pulumi.ComponentResource):
             # state (pulumi-kubernetes provider.go Read/Delete) and a forgotten LoadBalancer Service leaves
             # its NLB blocking subnet deletion. The key stays ABSENT, not false: a provider value overrides
             # PULUMI_K8S_DELETE_UNREACHABLE=true, the break-glass for a cluster that is really gone.
-            opts=child,
+            # Every Kubernetes operation goes through this provider: none may start before the API is
+            # reachable from the configured private networks.
+            opts=pulumi.ResourceOptions(parent=self, depends_on=api_path),
         )
         self.register_outputs(
             {
@@ -136,3 +170,24 @@ class EksCluster(pulumi.ComponentResource):
                 "kubeconfig": self.kubeconfig,
             }
         )
+
+
+def _access_entries(
+    specs: Sequence[AccessEntrySpec], tags: Mapping[str, str]
+) -> dict[str, eks.AccessEntryArgs]:
+    """pulumi-eks access entries keyed by the stable principal key, each policy scoped to the cluster."""
+    return {
+        spec.key: eks.AccessEntryArgs(
+            principal_arn=spec.principal_arn,
+            access_policies={
+                name: eks.AccessPolicyAssociationArgs(
+                    access_scope=aws.eks.AccessPolicyAssociationAccessScopeArgs(type="cluster"),
+                    policy_arn=arn,
+                )
+                for name, arn in spec.policies
+            },
+            kubernetes_groups=list(spec.kubernetes_groups) or None,
+            tags=dict(tags),
+        )
+        for spec in specs
+    }

@@ -29,7 +29,9 @@ from pydantic import (
 )
 from pydantic.alias_generators import to_camel
 
+from mesh.logic.access_entries import ACCESS_POLICIES, entry_key, partition_for_region, principal_problem
 from mesh.logic.max_pods import DEFAULT_MAX_PODS, max_pods_problem
+from network.logic.api_access import private_access_problems
 from network.logic.cidr import find_overlaps, parse_network, plan_subnets
 
 NAMESPACE = "cilium-mesh"
@@ -169,9 +171,55 @@ class NetworkConfig(_Model):
     nat_gateways: Literal["single", "perAz"] = "single"
 
 
+class AccessEntryConfig(_Model):
+    """One IAM role or user with access to every cluster: EKS access policies associated cluster-wide
+    (default none) and Kubernetes RBAC groups (default none); at least one of the two."""
+
+    principal_arn: str
+    access_policies: tuple[Literal[ACCESS_POLICIES], ...] = ()  # type: ignore[valid-type]
+    kubernetes_groups: tuple[str, ...] = ()
+
+    @field_validator("principal_arn")
+    @classmethod
+    def _iam_principal(cls, value: str) -> str:
+        problem = principal_problem(value)
+        if problem:
+            raise ValueError(problem)
+        return value
+
+    @field_validator("access_policies")
+    @classmethod
+    def _unique_policies(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        repeated = sorted({p for p in value if value.count(p) > 1})
+        if repeated:
+            raise ValueError(f"{', '.join(repeated)} listed more than once")
+        return value
+
+    @field_validator("kubernetes_groups")
+    @classmethod
+    def _user_groups(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for group in value:
+            if not group.strip():
+                raise ValueError("group names must not be empty")
+            if group.startswith("system:"):
+                # EKS refuses system: groups in access entries; cluster-admin is AmazonEKSClusterAdminPolicy.
+                raise ValueError(
+                    f"{group!r}: EKS does not accept system: groups; use accessPolicies "
+                    "(AmazonEKSClusterAdminPolicy for cluster-admin)"
+                )
+        return value
+
+    @model_validator(mode="after")
+    def _grants_something(self) -> AccessEntryConfig:
+        if not self.access_policies and not self.kubernetes_groups:
+            raise ValueError("an entry needs accessPolicies or kubernetesGroups, else it grants nothing")
+        return self
+
+
 class EksConfig(_Model):
     """Cluster-wide EKS settings. Defaults: Kubernetes 1.34, service CIDR 172.20.0.0/16, private endpoint
-    only, API authentication mode, every control-plane log type."""
+    only and reachable from nothing outside the cluster (``privateAccessCidrs`` empty), API authentication
+    mode, every control-plane log type, no access entries besides the creator's."""
 
     kubernetes_version: str = Field("1.34", pattern=r"^1\.\d+$")
     service_cidr: Cidr = "172.20.0.0/16"
@@ -179,6 +227,8 @@ class EksConfig(_Model):
     allow_public_access_from_anywhere: bool = False
     authentication_mode: Literal["API", "API_AND_CONFIG_MAP"] = "API"
     enabled_log_types: tuple[Literal[EKS_LOG_TYPES], ...] = EKS_LOG_TYPES  # type: ignore[valid-type]
+    private_access_cidrs: tuple[Cidr, ...] = ()
+    access_entries: tuple[AccessEntryConfig, ...] = ()
 
     @model_validator(mode="after")
     def _world_needs_opt_in(self) -> EksConfig:
@@ -377,6 +427,34 @@ def _cross_checks(
     return problems
 
 
+def _eks_access_checks(
+    eks: EksConfig | None, clusters: Sequence[tuple[int, ClusterConfig | _ClusterFields]], region: str | None
+) -> list[str]:
+    """``eks.privateAccessCidrs`` and ``eks.accessEntries`` against the rest of the stack."""
+    if eks is None:
+        return []
+    unreachable = {f"clusters[{i}].podCidr": c.pod_cidr for i, c in clusters if c.pod_cidr is not None}
+    unreachable["eks.serviceCidr"] = eks.service_cidr
+    problems = [
+        f"eks.privateAccessCidrs{p}" for p in private_access_problems(eks.private_access_cidrs, unreachable)
+    ]
+    partition = partition_for_region(region) if region else None
+    seen: dict[str, int] = {}
+    for i, entry in enumerate(eks.access_entries):
+        key = f"eks.accessEntries[{i}].principalArn"
+        problem = principal_problem(entry.principal_arn, partition)
+        if problem:
+            problems.append(f"{key}: {problem}")
+            continue
+        principal = entry_key(entry.principal_arn)
+        if principal in seen:
+            # EKS allows one access entry per principal (CreateAccessEntry).
+            problems.append(f"{key}: {entry.principal_arn} duplicates eks.accessEntries[{seen[principal]}]")
+        else:
+            seen[principal] = i
+    return problems
+
+
 def _max_pods_checks(
     clusters: Sequence[tuple[int, ClusterConfig | _ClusterFields]],
     stack_group: NodeGroupConfig | None,
@@ -444,6 +522,7 @@ def parse_stack_config(
             sections[key] = _parse(key, model, raw[key], problems)
     eks = sections.get("eks", EksConfig() if "eks" not in raw else None)
     problems.extend(_cross_checks(parsed_clusters, eks, sections.get("cilium")))
+    problems.extend(_eks_access_checks(eks, parsed_clusters, region))
     stack_group = sections.get("nodeGroup", NodeGroupConfig())
     problems.extend(_max_pods_checks(parsed_clusters, stack_group, sections.get("cilium")))
 
