@@ -5,6 +5,14 @@ PY := $(VENV)/bin/python
 STACK ?= devstg
 OUT ?= out
 
+# The official chart archives beside the project (../shared/charts), when present and nothing else is set
+# (as .ci/run does); otherwise charts come from the user cache or the repository (python -m mesh.charts -h).
+ifeq ($(origin CILIUM_CHARTS_DIR),undefined)
+ifneq ($(wildcard ../shared/charts),)
+export CILIUM_CHARTS_DIR := $(abspath ../shared/charts)
+endif
+endif
+
 .PHONY: install install-dev plan charts test lint bench verify clean
 
 $(VENV)/.runtime: requirements.txt

@@ -8,6 +8,7 @@ CI must render every chart, so a missing archive there is a broken build, not a 
 from __future__ import annotations
 
 import os
+import socket
 from pathlib import Path
 from typing import NoReturn
 
@@ -22,6 +23,14 @@ HOW_TO_FIX = (
 )
 
 
+def closed_port_url() -> str:
+    """A loopback URL nothing listens on (a port just released): connections are refused at once."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    return f"http://127.0.0.1:{port}/charts"
+
+
 def in_ci() -> bool:
     """``CI`` set to a true value, as GitHub Actions and most CI systems do (``CI=true``)."""
     return os.environ.get("CI", "").strip().lower() in {"1", "true", "yes"}
@@ -34,7 +43,7 @@ def need_chart(version: str) -> Path:
     try:
         return resolve_chart(version)
     except ChartUnavailable as err:
-        unavailable(str(err))
+        unavailable(err)
 
 
 def need_index() -> Path:
@@ -45,14 +54,13 @@ def need_index() -> Path:
         if sources.local_index_file() is None:
             load_index(sources=sources)
     except ChartUnavailable as err:
-        unavailable(str(err))
+        unavailable(err)
     found = sources.local_index_file()
     assert found is not None
     return found
 
 
-def unavailable(why: str) -> NoReturn:
-    message = f"{SKIP_PREFIX}: {why}"
+def unavailable(err: ChartUnavailable) -> NoReturn:
     if in_ci():
-        pytest.fail(f"{message} (CI=true: chart tests must not skip; {HOW_TO_FIX})", pytrace=False)
-    pytest.skip(message)
+        pytest.fail(f"{SKIP_PREFIX}: {err} (CI=true: chart tests must not skip)", pytrace=False)
+    pytest.skip(f"{SKIP_PREFIX}: {err.reason}")

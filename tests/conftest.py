@@ -1,6 +1,10 @@
-"""Shared fixtures: offline evaluations of the real program, computed once per session."""
+"""Shared fixtures (offline evaluations of the real program, computed once per session) and the chart
+hooks: the shared chart directory as default source, one summary line for chart skips."""
 
 from __future__ import annotations
+
+import os
+from pathlib import Path
 
 import pytest
 
@@ -8,6 +12,30 @@ from mesh.logic.config import StackConfig
 from mesh.plan.cli import evaluate, evaluate_config
 from mesh.plan.harness import ProgramRun
 from mesh.plan.synthetic import synthetic_config
+from tests.chart_archives import HOW_TO_FIX, SKIP_PREFIX
+
+SHARED_CHARTS = Path(__file__).resolve().parents[2] / "shared" / "charts"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # The official archives beside the project (../shared/charts) are the source when nothing else is set,
+    # exactly as .ci/run and the Makefile export it; the resolver itself knows only CILIUM_CHARTS_DIR.
+    if not os.environ.get("CILIUM_CHARTS_DIR") and SHARED_CHARTS.is_dir():
+        os.environ["CILIUM_CHARTS_DIR"] = str(SHARED_CHARTS)
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """Chart tests that skipped (repository unreachable, nothing cached): ONE line, why and how to fix."""
+    reasons = [
+        str(report.longrepr[2]) if isinstance(report.longrepr, tuple) else str(report.longrepr)
+        for report in terminalreporter.stats.get("skipped", [])
+    ]
+    charts = [r for r in reasons if SKIP_PREFIX in r]
+    if charts:
+        why = charts[0].split(f"{SKIP_PREFIX}: ", 1)[-1]
+        terminalreporter.write_line(
+            f"{len(charts)} chart tests skipped: {why}. To run them, {HOW_TO_FIX}.", yellow=True, bold=True
+        )
 
 
 @pytest.fixture(scope="session")

@@ -6,7 +6,10 @@ from __future__ import annotations
 
 import hashlib
 import http.server
-import socket
+import os
+import shutil
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -25,8 +28,10 @@ from mesh.charts.fetch import (
     user_cache_dir,
 )
 from mesh.charts.lock import read_lock
-from tests.chart_archives import need_chart, need_index
+from mesh.plan.cli import main as plan_main
+from tests.chart_archives import closed_port_url, need_chart, need_index
 
+ROOT = Path(__file__).resolve().parent.parent
 LOCKED = read_lock()
 RUNBOOK = "1.16.3"  # devstg's version
 OTHER = "1.18.12"
@@ -94,13 +99,6 @@ def mirror(official: dict[str, bytes]) -> Iterator[Mirror]:
 def fresh_memory(monkeypatch: pytest.MonkeyPatch) -> None:
     """Each test starts with no repository remembered as unreachable."""
     monkeypatch.setattr(fetch, "_unreachable", {})
-
-
-def closed_port_url() -> str:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    return f"http://127.0.0.1:{port}/charts"  # nothing listens there any more: connection refused
 
 
 def sources_for(repository: str, cache: Path, charts_dir: Path | None = None) -> ChartSources:
@@ -185,7 +183,8 @@ def test_an_unreachable_repository_names_the_directory_variable_and_the_url(tmp_
         resolve_chart(RUNBOOK, sources=sources_for(repository, tmp_path / "cache"))
     assert "CILIUM_CHARTS_DIR" in str(err.value) and repository in str(err.value)
     # Remembered for the rest of the process: no second connection attempt, same message.
-    fetch._unreachable[repository] += " (remembered)"
+    message, reason = fetch._unreachable[repository]
+    fetch._unreachable[repository] = (f"{message} (remembered)", reason)
     with pytest.raises(ChartUnavailable, match=r"\(remembered\)"):
         resolve_chart(OTHER, sources=sources_for(repository, tmp_path / "cache"))
 
@@ -325,3 +324,43 @@ def test_add_locks_the_digest_the_official_index_publishes(
     assert lock.read_text() == f"# header\n{RUNBOOK} {LOCKED[RUNBOOK]}\n1.20.0 {published['1.20.0']}\n"
     with pytest.raises(ChartError, match=r"does not publish cilium 1\.99\.0"):
         cli.add("1.99.0", lock_file=lock)
+
+
+# --- the README's main job from a fresh copy of the project, with no ../shared beside it -----------------
+
+
+def test_plan_renders_from_a_mirror_then_from_the_cache_alone(mirror: Mirror, tmp_path: Path) -> None:
+    """``make plan``'s command in a copy of the project whose parent holds no ``shared/``: the charts come
+    from a loopback mirror of the official repository; the second run, mirror gone, from the cache."""
+    project = tmp_path / "clone" / "cilium-mesh"
+    ignore = shutil.ignore_patterns("venv", ".git", "out", "__pycache__", ".*_cache", ".hypothesis")
+    shutil.copytree(ROOT, project, ignore=ignore)
+    mirror.serve_official("/cilium", RUNBOOK)
+    env = {k: v for k, v in os.environ.items() if k not in {"CILIUM_CHARTS_DIR", "CILIUM_CHART_REPO"}}
+    env |= {"XDG_CACHE_HOME": str(tmp_path / "xdg"), "CILIUM_CHART_REPO": f"{mirror.url}/cilium"}
+
+    def plan(out: str) -> subprocess.CompletedProcess[str]:
+        command = [sys.executable, "-m", "mesh.plan", "devstg", "--render-dir", out]
+        return subprocess.run(command, cwd=project, env=env, capture_output=True, text=True, timeout=300)
+
+    first = plan("out/first")
+    assert first.returncode == 0, first.stderr
+    assert mirror.requests == ["/cilium/index.yaml", f"/cilium/cilium-{RUNBOOK}.tgz"]
+    config = project / "out/first/bb-apps-devstg-eks-training/cilium/templates/cilium-configmap.yaml"
+    assert "cluster-name: bb-apps-devstg-eks-training" in config.read_text()
+
+    mirror.stop()
+    second = plan("out/second")
+    assert second.returncode == 0, second.stderr
+    assert (project / "out/second").is_dir() and len(mirror.requests) == 2
+
+
+def test_plan_without_any_chart_source_exits_2_with_a_message(
+    command_env: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    repository = closed_port_url()
+    monkeypatch.setenv("CILIUM_CHART_REPO", repository)
+    assert plan_main(["devstg", "--render-dir", str(tmp_path / "rendered")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: cannot render the Cilium chart: cannot reach the chart repository")
+    assert "CILIUM_CHARTS_DIR" in err and repository in err and "Traceback" not in err

@@ -1,6 +1,7 @@
 """The builder's values against the real Cilium charts: schema, render, Kubernetes schemas, cilium-config.
 
-Skips only when the chart archives are absent (they live outside the repository).
+Archives come through the project's resolver (``tests.chart_archives.need_chart``): a test skips only when
+the repository is unreachable and nothing is cached, and fails instead under CI.
 """
 
 from __future__ import annotations
@@ -14,32 +15,16 @@ import pytest
 import yaml
 from helm_python import HelmError
 
+from mesh.charts.fetch import ChartUnavailable
+from mesh.charts.lock import read_lock
 from mesh.logic.chart_compat import capabilities
 from mesh.logic.cilium_values import CiliumClusterSpec, ClusterMeshSpec, MeshPeer, build_values
 from mesh.logic.k8s_compat import e2e_tested_kubernetes
-from mesh.plan.render import (
-    CHARTS_DIR_ENV,
-    REDACTED,
-    available_chart_versions,
-    chart_path,
-    charts_dir,
-    render_cilium,
-    rendered_documents,
-    write_manifests,
-)
+from mesh.plan.render import REDACTED, render_cilium, rendered_documents, write_manifests
+from tests.chart_archives import closed_port_url, need_chart
 from tests.test_cilium_values import CA, EAST_LB, EKS_HOST
 
 CHART_VERSIONS = ("1.16.3", "1.16.19", "1.17.18", "1.18.12")
-
-pytestmark = pytest.mark.skipif(
-    not charts_dir().is_dir(),
-    reason=f"Cilium chart archives not found in {charts_dir()} (set ${CHARTS_DIR_ENV})",
-)
-
-
-def need_chart(version: str) -> None:
-    if chart_path(version) is None:
-        pytest.skip(f"cilium-{version}.tgz not in {charts_dir()}")
 
 
 def make_spec(version: str, kind: str) -> CiliumClusterSpec:
@@ -116,8 +101,9 @@ def rendered() -> dict[tuple[str, str], tuple[CiliumClusterSpec, list[dict[str, 
     return get  # type: ignore[return-value]
 
 
-def test_all_expected_charts_are_present() -> None:
-    assert set(CHART_VERSIONS) <= set(available_chart_versions())
+def test_every_tested_chart_version_is_locked() -> None:
+    """A version the tests render must have its official digest committed, or nobody can fetch it."""
+    assert set(CHART_VERSIONS) <= set(read_lock())
 
 
 @pytest.mark.parametrize("version", CHART_VERSIONS)
@@ -216,17 +202,22 @@ def test_chart_rejects_what_the_builder_rejects(
         render_cilium(values, version)
 
 
-def test_chart_path_honours_the_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    real = chart_path("1.18.12")
-    monkeypatch.setenv(CHARTS_DIR_ENV, str(tmp_path))
-    assert charts_dir() == tmp_path
-    assert chart_path("1.18.12") is None
-    assert available_chart_versions() == []
-    with pytest.raises(FileNotFoundError, match=r"cilium-1\.18\.12\.tgz"):
+def test_render_gets_the_archive_through_the_resolver(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    real = need_chart("1.18.12")
+    local, unreachable = tmp_path / "local", closed_port_url()
+    local.mkdir()
+    monkeypatch.setenv("CILIUM_CHARTS_DIR", str(local))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    monkeypatch.setenv("CILIUM_CHART_REPO", unreachable)
+    with pytest.raises(ChartUnavailable) as err:
         render_cilium({}, "1.18.12")
-    if real is not None:
-        (tmp_path / "cilium-1.18.12.tgz").symlink_to(real)
-        assert chart_path("1.18.12") == tmp_path / "cilium-1.18.12.tgz"
+    assert "CILIUM_CHARTS_DIR" in str(err.value) and unreachable in str(err.value)
+    (local / "cilium-1.18.12.tgz").symlink_to(real)
+    docs = rendered_documents(render_cilium({}, "1.18.12"))
+    config = next(d for d in docs if d["kind"] == "ConfigMap" and d["metadata"]["name"] == "cilium-config")
+    assert config["data"]["cluster-name"] == "default"  # the chart's own default, from the local archive
 
 
 def test_rendered_documents_skips_text_and_empty_documents() -> None:

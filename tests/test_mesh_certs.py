@@ -35,19 +35,14 @@ from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from mesh.logic.cilium_values import CiliumClusterSpec, ClusterMeshSpec, MeshPeer, SharedCa, build_values
-from mesh.plan.render import CHARTS_DIR_ENV, chart_path, charts_dir, render_cilium, rendered_documents
+from mesh.plan.render import render_cilium, rendered_documents
+from tests.chart_archives import need_chart
 
 CHART_VERSIONS = ("1.16.3", "1.16.19", "1.17.18", "1.18.12")
 LOCAL_SERVICE_HOST = "clustermesh-apiserver.kube-system.svc"
 ETCD_SERVER = ("Deployment", "clustermesh-apiserver", "etcd")
 KVSTOREMESH = ("Deployment", "clustermesh-apiserver", "kvstoremesh")
 AGENT = ("DaemonSet", "cilium", "cilium-agent")
-
-pytestmark = pytest.mark.skipif(
-    not charts_dir().is_dir(),
-    reason=f"Cilium chart archives not found in {charts_dir()} (set ${CHARTS_DIR_ENV})",
-)
-
 
 # --- the shared CA -------------------------------------------------------------------------------
 
@@ -310,11 +305,6 @@ def check_mesh(clusters: list[RenderedCluster], ca: x509.Certificate, *, kvstore
             users = b.remote_users()
             assert user in users if users is not None else user == "remote", (a.name, b.name, user)
     return checked
-
-
-def need_chart(version: str) -> None:
-    if chart_path(version) is None:
-        pytest.skip(f"cilium-{version}.tgz not in {charts_dir()}")
 
 
 MeshRenders = Callable[..., list[RenderedCluster]]

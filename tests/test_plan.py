@@ -13,6 +13,7 @@ import pytest
 from mesh.logic.config import StackConfig
 from mesh.plan.cli import ROOT, evaluate, main, plan_document, summary
 from mesh.plan.harness import ProgramRun
+from tests.chart_archives import need_chart
 
 CONTRACT_KEYS = {
     "urn",
@@ -90,10 +91,7 @@ def test_summary_shows_what_a_reviewer_needs(devstg: tuple[StackConfig, ProgramR
 
 
 def test_cli_writes_json_and_rendered_manifests(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    from mesh.plan.render import chart_path
-
-    if chart_path("1.16.3") is None:
-        pytest.skip("Cilium chart archives not found: set CILIUM_CHARTS_DIR or provide ../shared/charts")
+    need_chart("1.16.3")
     out = tmp_path / "plan.json"
     rendered = tmp_path / "rendered"
     assert main(["devstg", "--json", str(out), "--render-dir", str(rendered)]) == 0

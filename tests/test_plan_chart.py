@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 from typing import Any
 
@@ -12,31 +11,17 @@ from cryptography import x509
 from mesh.logic.config import StackConfig
 from mesh.plan.cli import RELEASE_TYPE, evaluate_config
 from mesh.plan.harness import ProgramRun, reveal
-from mesh.plan.render import chart_path, charts_dir, render_cilium, rendered_documents
+from mesh.plan.render import render_cilium, rendered_documents
 from mesh.plan.synthetic import synthetic_config
+from tests.chart_archives import need_chart
 from tests.test_chart_render import validate_kubernetes_schemas
 
 CHART_VERSIONS = ("1.16.3", "1.16.19", "1.17.18", "1.18.12")
 
 
-def need_chart(version: str) -> None:
-    if chart_path(version) is None:
-        pytest.skip(f"cilium-{version}.tgz not found in {charts_dir()} (set CILIUM_CHARTS_DIR)")
-
-
 def release_values(run: ProgramRun) -> dict[str, tuple[str, dict[str, Any]]]:
     """Cluster name -> (chart version, exact values the Release would receive)."""
     return {r.name: (r.inputs["version"], reveal(r.inputs["values"])) for r in run.by_type(RELEASE_TYPE)}
-
-
-def test_chart_archives_match_the_official_digests() -> None:
-    sums = charts_dir() / "SHA256SUMS"
-    if not sums.exists():
-        pytest.skip(f"no SHA256SUMS in {charts_dir()}")
-    for line in sums.read_text().splitlines():
-        digest, name = line.split()
-        path = charts_dir() / name
-        assert hashlib.sha256(path.read_bytes()).hexdigest() == digest, name
 
 
 def test_devstg_values_pass_the_schema_render_and_kubernetes_schemas(

@@ -1,7 +1,7 @@
 """The GitHub workflows: valid against GitHub's workflow schema (the copy check-jsonschema vendors), and the
 things users rely on - OIDC instead of stored keys, a PR preview comment with the policy pack, `pulumi up`
 only behind a protected environment, `make test` on every pull request - plus the shell steps themselves
-(changed-stack detection, chart verification, dropping a local AWS profile) run on real inputs."""
+(changed-stack detection, dropping a local AWS profile) run on real inputs; charts come from the lock file."""
 
 from __future__ import annotations
 
@@ -20,11 +20,11 @@ import pytest
 import yaml
 from ruamel.yaml import YAML
 
+from mesh.charts.fetch import user_cache_dir
 from mesh.charts.lock import read_lock
 
 ROOT = Path(__file__).resolve().parent.parent
 WORKFLOWS = ROOT / ".github" / "workflows"
-CHARTS = Path(os.environ.get("CILIUM_CHARTS_DIR") or ROOT.parent / "shared" / "charts")
 
 
 def load(name: str) -> dict[str, Any]:
@@ -275,11 +275,6 @@ def test_without_a_usable_base_every_stack_is_selected(repo: Path, tmp_path: Pat
 # --- chart archives: fetched, then verified against the committed digests -----------------------------
 
 
-def _locked() -> dict[str, str]:
-    """Archive name -> digest, from the lock file the workflow reads."""
-    return {f"cilium-{v}.tgz": d for v, d in read_lock().items()}
-
-
 def test_every_stack_chart_version_has_a_committed_digest() -> None:
     locked = read_lock()
     for path in ROOT.glob("Pulumi.*.yaml"):
@@ -291,64 +286,29 @@ def test_the_workflow_holds_no_digest_of_its_own() -> None:
     """The lock file is the only copy of the digests: no 64-hex string appears in any workflow."""
     for path in all_workflow_files():
         assert re.search(r"\b[0-9a-f]{64}\b", path.read_text()) is None, path.name
-    fetch = step(load("checks.yml")["jobs"]["test"], name="Fetch and verify Cilium chart archives")
-    assert "cilium-charts.lock" in fetch["run"]
 
 
-@pytest.fixture
-def fake_curl(tmp_path: Path) -> Path:
-    """A ``curl`` that serves ``--output NAME URL`` from the local chart directory (no network in tests);
-    ``FAKE_CURL_TAMPER=1`` appends a byte, as a compromised mirror would."""
-    if not (CHARTS / "SHA256SUMS").exists():
-        pytest.skip(f"chart directory {CHARTS} is absent")
-    bin_dir = tmp_path / "bin"
-    bin_dir.mkdir()
-    curl = bin_dir / "curl"
-    curl.write_text(
-        "#!/usr/bin/env bash\n"
-        'out=""; url=""\n'
-        'while [ $# -gt 0 ]; do case "$1" in --output) out="$2"; shift 2;; *) url="$1"; shift;; esac; done\n'
-        f'cp "{CHARTS}/${{url##*/}}" "$out"\n'
-        'if [ "${FAKE_CURL_TAMPER:-}" = 1 ]; then printf x >> "$out"; fi\n'
+def test_ci_fetches_every_locked_chart_into_the_cache_the_tests_read() -> None:
+    test = load("checks.yml")["jobs"]["test"]
+    fetch = step(test, name="Fetch and verify Cilium chart archives")
+    assert fetch["run"].strip() == "make charts CHARTS_ARGS=--locked" and "env" not in fetch
+    # The archives are kept between runs, keyed on the lock file: a new digest means a new cache.
+    cache = step(test, uses="actions/cache")
+    assert cache["with"]["key"] == "cilium-charts-${{ hashFiles('cilium-charts.lock') }}"
+    # ...in the directory the fetcher uses on the runner (HOME set, XDG_CACHE_HOME not).
+    cache_dir = user_cache_dir({"HOME": "~"})
+    assert cache["with"]["path"] == f"{cache_dir}/cilium-*.tgz"
+    order = [s.get("name") or s.get("uses") for s in test["steps"]]
+    assert order.index(cache["name"]) < order.index(fetch["name"]) < order.index("Tests")
+    # The workflow leaves the chart source to the fetcher: no charts directory is configured.
+    assert "CILIUM_CHARTS_DIR" not in json.dumps(test)
+
+
+def test_make_charts_runs_the_fetcher() -> None:
+    dry = subprocess.run(
+        ["make", "-n", "charts", "CHARTS_ARGS=--locked"], cwd=ROOT, capture_output=True, text=True, check=True
     )
-    curl.chmod(0o755)
-    return bin_dir
-
-
-def run_fetch(tmp_path: Path, bin_dir: Path, tamper: bool) -> tuple[subprocess.CompletedProcess, Path]:
-    fetch = step(load("checks.yml")["jobs"]["test"], name="Fetch and verify Cilium chart archives")
-    github_env = tmp_path / "github_env"
-    github_env.write_text("")
-    runner_temp = tmp_path / "runner"
-    runner_temp.mkdir(exist_ok=True)
-    env = {
-        **os.environ,
-        **fetch["env"],
-        "PATH": f"{bin_dir}:{os.environ['PATH']}",
-        "RUNNER_TEMP": str(runner_temp),
-        "GITHUB_ENV": str(github_env),
-        "FAKE_CURL_TAMPER": "1" if tamper else "0",
-    }
-    done = subprocess.run(["bash", "-c", fetch["run"]], cwd=ROOT, env=env, capture_output=True, text=True)
-    return done, github_env
-
-
-def test_chart_fetch_verifies_digests_and_exports_the_directory(tmp_path: Path, fake_curl: Path) -> None:
-    done, github_env = run_fetch(tmp_path, fake_curl, tamper=False)
-    assert done.returncode == 0, done.stderr
-    charts_dir = tmp_path / "runner" / "cilium-charts"
-    assert github_env.read_text().strip() == f"CILIUM_CHARTS_DIR={charts_dir}"
-    fetched = {p.name for p in charts_dir.glob("*.tgz")}
-    assert fetched == set(_locked())
-    for name in fetched:
-        assert (charts_dir / name).read_bytes() == (CHARTS / name).read_bytes()
-
-
-def test_chart_fetch_fails_on_a_tampered_archive(tmp_path: Path, fake_curl: Path) -> None:
-    done, github_env = run_fetch(tmp_path, fake_curl, tamper=True)
-    assert done.returncode != 0
-    assert "FAILED" in done.stdout + done.stderr
-    assert github_env.read_text() == ""  # nothing downstream gets a directory of unverified charts
+    assert dry.stdout.strip().splitlines()[-1] == "venv/bin/python -m mesh.charts fetch --locked"
 
 
 # --- the local AWS profile is dropped in CI -----------------------------------------------------------

@@ -43,9 +43,9 @@ TIMEOUT_SECONDS = 30.0
 MAX_INDEX_BYTES = 64 * 1024 * 1024
 MAX_ARCHIVE_BYTES = 16 * 1024 * 1024
 
-# Repositories found unreachable in this process: later lookups fail at once instead of waiting for a
-# timeout again (a test session without network resolves dozens of charts).
-_unreachable: dict[str, str] = {}
+# Repositories found unreachable in this process -> (message, reason): later lookups fail at once instead
+# of waiting for a timeout again (a test session without network resolves dozens of charts).
+_unreachable: dict[str, tuple[str, str]] = {}
 
 
 class ChartError(Exception):
@@ -53,7 +53,12 @@ class ChartError(Exception):
 
 
 class ChartUnavailable(ChartError):
-    """The repository cannot be reached or refuses the download (nothing wrong with what we have)."""
+    """The repository cannot be reached or refuses the download (nothing wrong with what we have).
+    ``reason`` is the short form, without the advice (default: the whole message)."""
+
+    def __init__(self, message: str, reason: str = "") -> None:
+        super().__init__(message)
+        self.reason = reason or message
 
 
 def archive_name(version: str) -> str:
@@ -225,7 +230,7 @@ def _parse(data: bytes, origin: str) -> ChartIndex:
 def _get(url: str, sources: ChartSources, *, limit: int) -> bytes:
     known = _unreachable.get(sources.repository)
     if known is not None:
-        raise ChartUnavailable(known)
+        raise ChartUnavailable(*known)
     request = urllib.request.Request(url, headers={"User-Agent": "cilium-mesh-charts"})
     try:
         with urllib.request.urlopen(request, timeout=sources.timeout) as response:
@@ -233,14 +238,15 @@ def _get(url: str, sources: ChartSources, *, limit: int) -> bytes:
     except urllib.error.HTTPError as err:
         raise ChartUnavailable(f"{url}: HTTP {err.code} {err.reason}") from None
     except (urllib.error.URLError, OSError) as err:
-        reason: Any = getattr(err, "reason", err)
+        cause: Any = getattr(err, "reason", err)
+        reason = f"cannot reach the chart repository {sources.repository} ({cause})"
         message = (
-            f"cannot reach the chart repository {sources.repository} ({reason}) and no verified copy is "
-            f"in ${CHARTS_DIR_ENV} ({sources.charts_dir or 'unset'}) or the cache ({sources.cache_dir}). "
-            f"Set {CHARTS_DIR_ENV} to a directory holding the archives, or {REPO_ENV} to a reachable mirror."
+            f"{reason} and no verified copy is in ${CHARTS_DIR_ENV} ({sources.charts_dir or 'unset'}) or "
+            f"the cache ({sources.cache_dir}). Set {CHARTS_DIR_ENV} to a directory holding the archives, "
+            f"or {REPO_ENV} to a reachable mirror."
         )
-        _unreachable[sources.repository] = message
-        raise ChartUnavailable(message) from None
+        _unreachable[sources.repository] = (message, reason)
+        raise ChartUnavailable(message, reason) from None
     if len(data) > limit:
         raise ChartError(f"{url}: larger than {limit} bytes, refusing it")
     return data

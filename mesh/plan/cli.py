@@ -9,7 +9,12 @@ would create. ``--json`` writes the machine-readable contract::
     {"project", "stack", "resources": [{"urn", "type", "name", "parent", "provider", "inputs",
      "dependencies", "propertyDependencies", "options"}], "outputs", "warnings"}
 
-Exit codes: 0 planned, 2 invalid config (every problem on stderr, no traceback).
+``--render-dir`` gets each release's chart archive like :mod:`mesh.charts` does (``$CILIUM_CHARTS_DIR``,
+the user cache, else the release's repository or ``$CILIUM_CHART_REPO``, verified against
+``cilium-charts.lock``).
+
+Exit codes: 0 planned, 2 invalid config or a chart that cannot be had (every problem on stderr, no
+traceback).
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ from typing import Any
 
 import yaml
 
+from mesh.charts.fetch import ChartError
 from mesh.logic.config import NAMESPACE, ConfigError, StackConfig, parse_stack_config
 from mesh.plan.harness import ProgramRun, Registration, reveal, run_program, to_json
 from mesh.plan.placeholders import PLACEHOLDER, PlanMocks
@@ -263,7 +269,9 @@ def render_dir(run: ProgramRun, directory: Path, *, show_secrets: bool = False) 
     written: list[Path] = []
     for rel in run.by_type(RELEASE_TYPE):
         values = reveal(rel.inputs.get("values") or {})
-        manifests = render_cilium(values, str(rel.inputs.get("version")))
+        # The chart comes from the release's own repository, as Helm would fetch it (CILIUM_CHART_REPO wins).
+        repository = (rel.inputs.get("repositoryOpts") or {}).get("repo")
+        manifests = render_cilium(values, str(rel.inputs.get("version")), repository)
         folder = directory / rel.name
         folder.mkdir(parents=True, exist_ok=True)
         shown = values if show_secrets else _redact_ca_key(values)
@@ -300,7 +308,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         args.json.write_text(json.dumps(plan_document(run, show_secrets=args.show_secrets), indent=2) + "\n")
         print(f"\nplan JSON written to {args.json}")
     if args.render_dir:
-        written = render_dir(run, args.render_dir, show_secrets=args.show_secrets)
+        try:
+            written = render_dir(run, args.render_dir, show_secrets=args.show_secrets)
+        except ChartError as err:
+            print(f"error: cannot render the Cilium chart: {err}", file=sys.stderr)
+            return 2
         print(f"rendered {len(written)} manifests into {args.render_dir}")
     return 0
 

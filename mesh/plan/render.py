@@ -1,7 +1,8 @@
-"""Offline rendering of the Cilium chart (helm-python-sdk): locate archives, render, parse.
+"""Offline rendering of the Cilium chart (helm-python-sdk): render, parse, write.
 
-Chart archives are looked up by version as ``cilium-<version>.tgz`` in `$CILIUM_CHARTS_DIR`, else in
-``<repo>/../shared/charts``. They are never copied into the repository.
+Archives come from :func:`mesh.charts.fetch.resolve_chart`: ``$CILIUM_CHARTS_DIR``, the user cache, or the
+chart repository (downloaded, checked against ``cilium-charts.lock``, cached). They are never copied into
+the repository.
 
 Rendering needs no cluster. Note that the chart generates certificates at render time
 (`tls.auto.method=helm`): rendered Secrets differ on every render even for equal values.
@@ -10,7 +11,6 @@ Rendering needs no cluster. Note that the chart generates certificates at render
 from __future__ import annotations
 
 import functools
-import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -18,46 +18,23 @@ from typing import Any
 import yaml
 from helm_python import Chart
 
-CHARTS_DIR_ENV = "CILIUM_CHARTS_DIR"
+from mesh.charts.fetch import resolve_chart
+
 RELEASE_NAME = "cilium"
 RELEASE_NAMESPACE = "kube-system"
 REDACTED = "[secret]"
 
-_REPO_ROOT = Path(__file__).resolve().parents[2]
 
-
-def charts_dir() -> Path:
-    """Directory holding the chart archives: `$CILIUM_CHARTS_DIR`, else `<repo>/../shared/charts`."""
-    configured = os.environ.get(CHARTS_DIR_ENV)
-    return Path(configured) if configured else _REPO_ROOT.parent / "shared" / "charts"
-
-
-def chart_path(version: str) -> Path | None:
-    """Path of ``cilium-<version>.tgz`` in `charts_dir()`, or None when it is not there."""
-    candidate = charts_dir() / f"cilium-{version}.tgz"
-    return candidate if candidate.is_file() else None
-
-
-def available_chart_versions() -> list[str]:
-    """Versions of the archives present in `charts_dir()`, sorted oldest first (empty if none)."""
-    directory = charts_dir()
-    if not directory.is_dir():
-        return []
-    versions = [path.name[len("cilium-") : -len(".tgz")] for path in directory.glob("cilium-*.tgz")]
-    return sorted(versions, key=_version_key)
-
-
-def render_cilium(values: Mapping[str, Any], version: str) -> dict[str, str]:
+def render_cilium(values: Mapping[str, Any], version: str, repository: str | None = None) -> dict[str, str]:
     """Validate `values` against the chart's schema, then render release "cilium" in kube-system.
 
-    Returns {template path: rendered text}. Raises FileNotFoundError when the archive is missing,
+    The archive is resolved by :func:`mesh.charts.fetch.resolve_chart` (`repository`: the release's chart
+    repository, default the official one; ``$CILIUM_CHART_REPO`` overrides it). Returns {template path:
+    rendered text}. Raises :class:`mesh.charts.fetch.ChartError` when the archive cannot be had,
     `helm_python.HelmValuesError` on schema violations and `helm_python.HelmRenderError` when a
     template fails (e.g. the chart's own validate.yaml rejects a combination).
     """
-    path = chart_path(version)
-    if path is None:
-        raise FileNotFoundError(f"Cilium chart archive cilium-{version}.tgz not found in {charts_dir()}")
-    chart = _load_chart(str(path))
+    chart = _load_chart(str(resolve_chart(version, repository)))
     plain = dict(values)
     chart.validate_schema(plain)
     return chart.render(plain, name=RELEASE_NAME, namespace=RELEASE_NAMESPACE)
@@ -121,8 +98,3 @@ def _redacted(document: dict[str, Any]) -> dict[str, Any]:
 def _load_chart(path: str) -> Chart:
     # Loaded charts are immutable and thread-safe; loading once per process saves ~0.1 s per render.
     return Chart.load(path)
-
-
-def _version_key(version: str) -> tuple[int, ...]:
-    core = version.split("-", 1)[0]
-    return tuple(int(part) if part.isdigit() else -1 for part in core.split("."))
