@@ -189,6 +189,17 @@ def test_an_unreachable_repository_names_the_directory_variable_and_the_url(tmp_
         resolve_chart(OTHER, sources=sources_for(repository, tmp_path / "cache"))
 
 
+def test_a_missing_archive_on_the_mirror_is_unavailable_with_advice(mirror: Mirror, tmp_path: Path) -> None:
+    mirror.serve_official("/charts")  # the index, but no archive
+    sources = sources_for(f"{mirror.url}/charts", tmp_path / "cache")
+    with pytest.raises(ChartUnavailable) as err:
+        resolve_chart(RUNBOOK, sources=sources)
+    assert f"{mirror.url}/charts/cilium-{RUNBOOK}.tgz with HTTP 404" in str(err.value)
+    assert "CILIUM_CHARTS_DIR" in str(err.value)
+    assert fetch._unreachable == {}  # the server answered: the next version may be there
+    assert not (tmp_path / "cache").exists()
+
+
 def test_a_version_not_in_the_lock_file_says_how_to_add_it(tmp_path: Path) -> None:
     with pytest.raises(ChartError) as err:
         resolve_chart("1.15.0", sources=sources_for(closed_port_url(), tmp_path / "cache"))
@@ -324,6 +335,13 @@ def test_add_locks_the_digest_the_official_index_publishes(
     assert lock.read_text() == f"# header\n{RUNBOOK} {LOCKED[RUNBOOK]}\n1.20.0 {published['1.20.0']}\n"
     with pytest.raises(ChartError, match=r"does not publish cilium 1\.99\.0"):
         cli.add("1.99.0", lock_file=lock)
+    before = lock.read_text()
+    assert cli.add(RUNBOOK, lock_file=lock) == 0 and lock.read_text() == before  # already locked, same
+    # A published archive whose digest changed is refused, never re-locked silently.
+    lock.write_text(f"{RUNBOOK} {'0' * 64}\n")
+    with pytest.raises(ChartError, match="the published archive changed"):
+        cli.add(RUNBOOK, lock_file=lock)
+    assert lock.read_text() == f"{RUNBOOK} {'0' * 64}\n"
 
 
 # --- the README's main job from a fresh copy of the project, with no ../shared beside it -----------------

@@ -55,7 +55,7 @@ def fetch(versions: Sequence[str], *, locked: bool) -> int:
 
 
 def add(version: str, lock_file: Path = LOCK_FILE) -> int:
-    sources = ChartSources.from_env()
+    sources = ChartSources.from_env(lock_file=lock_file)
     index = load_index(sources=sources)
     entry = index.get(version)
     if entry is None:
@@ -65,6 +65,16 @@ def add(version: str, lock_file: Path = LOCK_FILE) -> int:
         raise ChartError(f"the chart repository {sources.repository} does not publish cilium {version}")
     if not entry.digest:
         raise ChartError(f"the index of {sources.repository} lists no digest for cilium {version}")
+    locked = sources.lock.get(version)
+    if locked == entry.digest:
+        print(f"{lock_file.name}: {version} is already locked to {locked}")
+        return 0
+    if locked is not None:
+        # The point of the lock: a published archive that changes is refused, never silently re-locked.
+        raise ChartError(
+            f"{version} is locked to sha256 {locked} but the index of {sources.repository} now lists "
+            f"{entry.digest}: the published archive changed. Edit {lock_file.name} by hand if intended."
+        )
     try:
         lock_file.write_text(with_digest(lock_file.read_text(), version, entry.digest))
     except LockError as err:
@@ -76,7 +86,7 @@ def add(version: str, lock_file: Path = LOCK_FILE) -> int:
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(
         prog="python -m mesh.charts",
-        description=__doc__.split("\n\n", 1)[0] if __doc__ else None,
+        description="Get, verify (cilium-charts.lock) and cache Cilium chart archives; lock new versions.",
         epilog=(
             "Environment: CILIUM_CHARTS_DIR (read-only archive directory, searched first), XDG_CACHE_HOME "
             "(cache in cilium-mesh/charts, default ~/.cache), CILIUM_CHART_REPO (repository URL, overrides "

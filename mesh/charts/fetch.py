@@ -178,7 +178,8 @@ def resolve_chart(version: str, repository: str | None = None, sources: ChartSou
     if entry is None:
         raise ChartError(f"the chart repository {sources.repository} does not publish cilium {version}")
     if not entry.urls:
-        raise ChartError(f"cilium {version} has no download URL in {sources.repository}{INDEX_NAME}")
+        index_url = resolve_reference_url(sources.repository, INDEX_NAME)
+        raise ChartError(f"cilium {version} has no download URL in {index_url}")
     # Helm downloads the first URL only (FindChartInAuthAndTLSAndPassRepoURL: cv.URLs[0]).
     url = resolve_reference_url(sources.repository, entry.urls[0])
     data = _get(url, sources, limit=MAX_ARCHIVE_BYTES)
@@ -236,20 +237,26 @@ def _get(url: str, sources: ChartSources, *, limit: int) -> bytes:
         with urllib.request.urlopen(request, timeout=sources.timeout) as response:
             data: bytes = response.read(limit + 1)
     except urllib.error.HTTPError as err:
-        raise ChartUnavailable(f"{url}: HTTP {err.code} {err.reason}") from None
+        # The server answered: not remembered, another version may well be there.
+        reason = f"the chart repository {sources.repository} answered {url} with HTTP {err.code} {err.reason}"
+        raise ChartUnavailable(_unavailable(reason, sources), reason) from None
     except (urllib.error.URLError, OSError) as err:
         cause: Any = getattr(err, "reason", err)
-        reason = f"cannot reach the chart repository {sources.repository} ({cause})"
-        message = (
-            f"{reason} and no verified copy is in ${CHARTS_DIR_ENV} ({sources.charts_dir or 'unset'}) or "
-            f"the cache ({sources.cache_dir}). Set {CHARTS_DIR_ENV} to a directory holding the archives, "
-            f"or {REPO_ENV} to a reachable mirror."
-        )
-        _unreachable[sources.repository] = (message, reason)
-        raise ChartUnavailable(message, reason) from None
+        where = "" if url.startswith(sources.repository.rstrip("/")) else f" at {url}"
+        reason = f"cannot reach the chart repository {sources.repository}{where} ({cause})"
+        _unreachable[sources.repository] = (_unavailable(reason, sources), reason)
+        raise ChartUnavailable(*_unreachable[sources.repository]) from None
     if len(data) > limit:
         raise ChartError(f"{url}: larger than {limit} bytes, refusing it")
     return data
+
+
+def _unavailable(reason: str, sources: ChartSources) -> str:
+    return (
+        f"{reason} and no verified copy is in ${CHARTS_DIR_ENV} ({sources.charts_dir or 'unset'}) or "
+        f"the cache ({sources.cache_dir}). Set {CHARTS_DIR_ENV} to a directory holding the archives, "
+        f"or {REPO_ENV} to a reachable mirror."
+    )
 
 
 def _mismatch(version: str, where: str, expected: str, actual: str) -> str:
@@ -261,8 +268,11 @@ def _mismatch(version: str, where: str, expected: str, actual: str) -> str:
 
 def _write_atomically(directory: Path, name: str, data: bytes) -> Path:
     """Write `data` to `directory/name` so readers see the old file or the whole new one, never a part."""
-    directory.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{name}.", suffix=".part")
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{name}.", suffix=".part")
+    except OSError as err:
+        raise ChartError(f"cannot write the chart cache {directory} ({err}); set XDG_CACHE_HOME") from None
     try:
         with os.fdopen(fd, "wb") as stream:
             stream.write(data)
