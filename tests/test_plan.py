@@ -77,8 +77,8 @@ def test_summary_shows_what_a_reviewer_needs(devstg: tuple[StackConfig, ProgramR
         assert f"{c.name}  id={c.id}  vpc={c.vpc_cidr}  pods={c.pod_cidr}" in text
     assert "10.3.0.0/18" in text and "10.1.128.0/20" in text  # a private and a public subnet
     assert (
-        "bb-apps-devstg-eks-demoapps--bb-apps-devstg-eks-training: "
-        "3 routes -> 10.1.0.0/16, 3 routes -> 10.3.0.0/16" in text
+        "bb-apps-devstg-eks-demoapps -> bb-apps-devstg-eks-training: 3 routes -> 10.3.0.0/16 in "
+        "bb-apps-devstg-eks-demoapps, 3 routes -> 10.1.0.0/16 in bb-apps-devstg-eks-training" in text
     )
     assert "udp   8472" in text and "from 10.1.0.0/16" in text
     assert "chart cilium 1.16.3 (release 'cilium' in kube-system)" in text

@@ -15,6 +15,7 @@ Every edge is asserted by ``tests/test_graph.py``; ``docs/architecture.md`` expl
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 
 import pulumi
 from pulumi.runtime.config import CONFIG, get_config_env
@@ -22,27 +23,48 @@ from pulumi.runtime.config import CONFIG, get_config_env
 from mesh.components.cilium_release import MeshInputs
 from mesh.components.cluster import MeshCluster, MeshClusterArgs
 from mesh.components.mesh import ClusterMesh
-from mesh.logic.config import NAMESPACE, StackConfig, decode_config_value, parse_stack_config
+from mesh.logic.config import (
+    KEYS,
+    NAMESPACE,
+    ConfigError,
+    StackConfig,
+    decode_config_value,
+    parse_stack_config,
+)
+from mesh.logic.eks_versions import extended_support_warning
 from mesh.logic.k8s_compat import compat_warning
+from mesh.logic.stack_file import config_key_problems, installed_provider_keys
 from mesh.logic.verify_commands import verify_commands
 from network.logic.rules import mesh_rule_table
 
 
 def load_config() -> StackConfig:
-    """Read ``cilium-mesh:*`` and ``aws:*`` from the running Pulumi program and validate them.
+    """Read ``cilium-mesh:*`` and ``aws:*`` from the running Pulumi program and validate them: key names
+    (a misspelled namespace such as ``cilium_mesh:demo`` is never read, so it is an error), values, and the
+    Kubernetes versions against what EKS offers today.
 
     The program's only reader of ``pulumi.Config``; raises :class:`mesh.logic.config.ConfigError`.
     """
     known = {**get_config_env(), **CONFIG.get()}
+    key_problems = config_key_problems(
+        list(known), project=pulumi.get_project(), project_keys=KEYS, provider_keys=installed_provider_keys()
+    )
     prefix = f"{NAMESPACE}:"
     raw = {k.removeprefix(prefix): decode_config_value(v) for k, v in known.items() if k.startswith(prefix)}
     aws = pulumi.Config("aws")
-    return parse_stack_config(
-        raw,
-        project=pulumi.get_project(),
-        stack=pulumi.get_stack(),
-        region=aws.get("region"),
-    )
+    try:
+        cfg = parse_stack_config(
+            raw,
+            project=pulumi.get_project(),
+            stack=pulumi.get_stack(),
+            region=aws.get("region"),
+            today=date.today(),
+        )
+    except ConfigError as err:
+        raise ConfigError([*key_problems, *err.problems]) from None
+    if key_problems:
+        raise ConfigError(key_problems)
+    return cfg
 
 
 @dataclass(frozen=True)
@@ -69,9 +91,12 @@ def build_mesh(cfg: StackConfig) -> BuiltMesh:
     )
     clusters: dict[str, MeshCluster] = {}
     for c in cfg.clusters:
-        warning = compat_warning(cfg.cilium.version, cfg.kubernetes_version(c))
-        if warning:
-            pulumi.log.warn(f"{c.name}: {warning}")
+        for warning in (
+            compat_warning(cfg.cilium.version, cfg.kubernetes_version(c)),
+            extended_support_warning(cfg.kubernetes_version(c), date.today()),
+        ):
+            if warning:
+                pulumi.log.warn(f"{c.name}: {warning}")
         clusters[c.name] = MeshCluster(
             c.name,
             MeshClusterArgs(

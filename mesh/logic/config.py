@@ -12,15 +12,18 @@ files itself. Both end in :func:`parse_stack_config`.
 
 from __future__ import annotations
 
+import difflib
 import json
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
+from datetime import date
 from ipaddress import IPv4Network
 from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import (
     AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     ValidationError,
@@ -30,6 +33,8 @@ from pydantic import (
 from pydantic.alias_generators import to_camel
 
 from mesh.logic.access_entries import ACCESS_POLICIES, entry_key, partition_for_region, principal_problem
+from mesh.logic.chart_index import version_key
+from mesh.logic.eks_versions import kubernetes_version_problem, number_hint
 from mesh.logic.max_pods import DEFAULT_MAX_PODS, max_pods_problem
 from network.logic.api_access import private_access_problems
 from network.logic.cidr import find_overlaps, parse_network, plan_subnets
@@ -56,6 +61,22 @@ def _cidr(value: str) -> str:
 
 
 Cidr = Annotated[str, AfterValidator(_cidr)]
+
+
+def _version_not_number(value: Any) -> Any:
+    # YAML reads an unquoted 1.30 as the float 1.3: say so instead of "Input should be a valid string".
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        raise ValueError(number_hint(value))
+    return value
+
+
+def _minor_version(value: str) -> str:
+    if not re.fullmatch(r"1\.\d+", value):
+        raise ValueError(f'{value!r} must be a Kubernetes minor version such as "1.34" (no patch)')
+    return value
+
+
+KubernetesVersion = Annotated[str, BeforeValidator(_version_not_number), AfterValidator(_minor_version)]
 
 
 class _Model(BaseModel):
@@ -104,7 +125,7 @@ class ClusterConfig(_Model):
     id: int
     vpc_cidr: Cidr
     pod_cidr: Cidr
-    kubernetes_version: str | None = None
+    kubernetes_version: KubernetesVersion | None = None
     node_group: NodeGroupConfig | None = None
 
     @field_validator("name")
@@ -221,7 +242,7 @@ class EksConfig(_Model):
     only and reachable from nothing outside the cluster (``privateAccessCidrs`` empty), API authentication
     mode, every control-plane log type, no access entries besides the creator's."""
 
-    kubernetes_version: str = Field("1.34", pattern=r"^1\.\d+$")
+    kubernetes_version: KubernetesVersion = "1.34"
     service_cidr: Cidr = "172.20.0.0/16"
     public_access_cidrs: tuple[Cidr, ...] = ()
     allow_public_access_from_anywhere: bool = False
@@ -479,21 +500,65 @@ def _max_pods_checks(
     return problems
 
 
+def _eks_offers(
+    clusters: Sequence[tuple[int, ClusterConfig | _ClusterFields]], eks: EksConfig | None, today: date
+) -> list[str]:
+    """Each cluster's effective Kubernetes version is one EKS creates today, reported where it is set."""
+    problems: dict[str, str] = {}
+    for i, c in clusters:
+        own = c.kubernetes_version if isinstance(c, ClusterConfig) else None
+        if own is not None:
+            key, version = f"clusters[{i}].kubernetesVersion", own
+        elif eks is not None:
+            key, version = "eks.kubernetesVersion", eks.kubernetes_version
+        else:
+            continue
+        problem = kubernetes_version_problem(version, today)
+        if problem is not None:
+            problems.setdefault(key, f"{key}: {problem}")
+    return list(problems.values())
+
+
+def _published(cilium: CiliumConfig, published: Collection[str]) -> list[str]:
+    if cilium.version in published:
+        return []
+    same_minor = sorted((v for v in published if v.startswith(f"{cilium.minor}.")), key=_release_key)
+    latest = f"; latest {cilium.minor} release: {same_minor[-1]}" if same_minor else ""
+    return [
+        f"cilium.version: {cilium.version} is not published in the chart repository index "
+        f"({cilium.repository}){latest}"
+    ]
+
+
+def _release_key(version: str) -> tuple[int, ...]:
+    try:
+        return version_key(version)
+    except ValueError:  # pre-releases sort first
+        return (-1,)
+
+
 def parse_stack_config(
     raw: Mapping[str, Any],
     *,
     project: str = NAMESPACE,
     stack: str = "dev",
     region: str | None = None,
+    today: date | None = None,
+    published_versions: Collection[str] | None = None,
 ) -> StackConfig:
     """Validate raw config values (keys without namespace, values already decoded from YAML/JSON).
 
     Raises :class:`ConfigError` listing every problem. ``region`` is ``aws:region`` (required).
+    ``today`` (default ``None``: not checked) checks each cluster's Kubernetes version against what EKS
+    offers that day (:mod:`mesh.logic.eks_versions`); ``published_versions`` (default ``None``: no index
+    available) checks ``cilium.version`` against the chart repository index.
     """
     problems: list[str] = []
     for key in raw:
         if key not in KEYS:
-            problems.append(f"{key}: unknown key {NAMESPACE}:{key} (known: {', '.join(KEYS)})")
+            hint = difflib.get_close_matches(key, list(KEYS), n=1, cutoff=0.6)
+            also = f", did you mean {NAMESPACE}:{hint[0]}?" if hint else ""
+            problems.append(f"{key}: unknown key {NAMESPACE}:{key}{also} (known: {', '.join(KEYS)})")
     for key, required in KEYS.items():
         if required and raw.get(key) is None:
             problems.append(f"{key}: required key {NAMESPACE}:{key} is missing")
@@ -525,6 +590,11 @@ def parse_stack_config(
     problems.extend(_eks_access_checks(eks, parsed_clusters, region))
     stack_group = sections.get("nodeGroup", NodeGroupConfig())
     problems.extend(_max_pods_checks(parsed_clusters, stack_group, sections.get("cilium")))
+    if today is not None:
+        problems.extend(_eks_offers(parsed_clusters, eks, today))
+    cilium = sections.get("cilium")
+    if published_versions is not None and cilium is not None:
+        problems.extend(_published(cilium, published_versions))
 
     network = sections.get("network")
     az_count = 2

@@ -1,6 +1,7 @@
 """The offline plan of a stack.
 
-``python -m mesh.plan STACK [--json PATH] [--show-secrets] [--render-dir DIR]``
+``python -m mesh.plan STACK [--json PATH] [--show-secrets] [--render-dir DIR]
+[--compare BASE_PLAN [--compare-render-dir BASE_DIR]]``
 
 Reads ``Pulumi.yaml`` and ``Pulumi.STACK.yaml``, validates the config, evaluates the real ``__main__.py``
 under Pulumi's mock runtime (no AWS account, no Pulumi CLI, no plugins) and prints what ``pulumi up``
@@ -20,50 +21,107 @@ traceback).
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import sys
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
+from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import yaml
 
-from mesh.charts.fetch import ChartError
-from mesh.logic.config import NAMESPACE, ConfigError, StackConfig, parse_stack_config
+from mesh.charts.fetch import ChartError, ChartSources
+from mesh.logic.chart_index import ChartIndexError, parse_index
+from mesh.logic.config import KEYS, NAMESPACE, ConfigError, StackConfig, parse_stack_config
+from mesh.logic.stack_file import installed_provider_keys, load_yaml, parse_stack_document
+from mesh.plan.compare import compare, load_plan, render_text
 from mesh.plan.harness import ProgramRun, Registration, reveal, run_program, to_json
 from mesh.plan.placeholders import PLACEHOLDER, PlanMocks
+from mesh.plan.steps import after_text, cluster_rank, owner_and_step
 
 ROOT = Path(__file__).resolve().parents[2]
 RELEASE_TYPE = "kubernetes:helm.sh/v3:Release"
 SECRET_TEXT = "[secret]"
 
 
+class StackFiles(NamedTuple):
+    """What the offline plan reads from ``Pulumi.yaml`` and ``Pulumi.<stack>.yaml``."""
+
+    project: str
+    config: dict[str, Any]  # full keys, decoded YAML; secure values as "[secret]"
+    secret_keys: list[str]
+    warnings: list[str]  # e.g. Pulumi ESC imports the offline plan cannot resolve
+
+
+def _load(path: Path) -> Any:
+    doc, problem = load_yaml(path.name, path.read_text())
+    if problem is not None:
+        raise ConfigError([problem])
+    return doc
+
+
 def read_stack_files(stack: str, project_dir: Path = ROOT) -> tuple[str, dict[str, Any], list[str]]:
-    """Project name, the stack's config (full keys, decoded YAML) and its secure keys."""
+    """Project name, the stack's config (full keys, decoded YAML) and its secure keys: :func:`read_stack`
+    without its warnings."""
+    files = read_stack(stack, project_dir)
+    return files.project, files.config, files.secret_keys
+
+
+def read_stack(stack: str, project_dir: Path = ROOT) -> StackFiles:
+    """The project's name and config defaults, then the stack file's values, checked as Pulumi reads them
+    (:mod:`mesh.logic.stack_file`). Raises :class:`ConfigError` naming the file and the key."""
     project_file = project_dir / "Pulumi.yaml"
     stack_file = project_dir / f"Pulumi.{stack}.yaml"
     if not stack_file.exists():
         raise ConfigError([f"{stack_file.name}: no such stack file in {project_dir}"])
-    project = yaml.safe_load(project_file.read_text())
-    stack_doc = yaml.safe_load(stack_file.read_text()) or {}
+    project = _load(project_file)
+    if not isinstance(project, Mapping) or not project.get("name"):
+        raise ConfigError([f"{project_file.name}: name: required (the Pulumi project name)"])
+    parsed = parse_stack_document(
+        stack_file.name,
+        _load(stack_file),
+        project=str(project["name"]),
+        project_keys=KEYS,
+        provider_keys=installed_provider_keys(),
+    )
+    if parsed.problems:
+        raise ConfigError(list(parsed.problems))
     config: dict[str, Any] = {}
     # Project-level defaults first, then the stack's values.
     for key, decl in (project.get("config") or {}).items():
         if isinstance(decl, Mapping) and "default" in decl:
             config[key] = decl["default"]
-    secret_keys: list[str] = []
-    for key, value in (stack_doc.get("config") or {}).items():
-        if isinstance(value, Mapping) and set(value) == {"secure"}:
-            # Encrypted with the stack's secrets provider: unreadable offline, kept secret.
-            secret_keys.append(key)
-            value = SECRET_TEXT
-        config[key] = value
-    return project["name"], config, secret_keys
+    for key, value in parsed.config.items():
+        # Encrypted with the stack's secrets provider: unreadable offline, kept secret.
+        config[key] = SECRET_TEXT if key in parsed.secret_keys else value
+    warning = parsed.environment_warning(stack_file.name)
+    return StackFiles(str(project["name"]), config, list(parsed.secret_keys), [warning] if warning else [])
 
 
-def validate(project: str, stack: str, config: Mapping[str, Any]) -> StackConfig:
-    """The same validation ``__main__`` runs, done before evaluating anything."""
+@functools.cache
+def published_chart_versions() -> frozenset[str] | None:
+    """Versions the chart repository index publishes, from the index already on this machine
+    (``$CILIUM_CHARTS_DIR`` or the chart cache: :meth:`mesh.charts.fetch.ChartSources.local_index_file`,
+    no network); ``None`` when there is none."""
+    try:
+        index = ChartSources.from_env().local_index_file()
+        return frozenset(parse_index(index.read_text()).versions) if index is not None else None
+    except (ChartError, ChartIndexError, OSError, yaml.YAMLError):
+        return None
+
+
+def validate(
+    project: str,
+    stack: str,
+    config: Mapping[str, Any],
+    *,
+    today: date | None = None,
+    published_versions: Collection[str] | None = None,
+) -> StackConfig:
+    """The same validation ``__main__`` runs, done before evaluating anything. ``today`` and
+    ``published_versions`` (default ``None``: not checked) are passed to :func:`parse_stack_config`."""
     prefix = f"{NAMESPACE}:"
     raw = {k.removeprefix(prefix): v for k, v in config.items() if k.startswith(prefix)}
     return parse_stack_config(
@@ -71,6 +129,8 @@ def validate(project: str, stack: str, config: Mapping[str, Any]) -> StackConfig
         project=project,
         stack=stack,
         region=config.get("aws:region"),
+        today=today,
+        published_versions=published_versions,
     )
 
 
@@ -81,8 +141,24 @@ def _as_config_string(value: Any) -> str:
 
 def evaluate(stack: str, project_dir: Path = ROOT) -> tuple[StackConfig, ProgramRun]:
     """Validate the stack's config, then run ``__main__.py`` under mocks. Raises :class:`ConfigError`."""
-    project, config, secret_keys = read_stack_files(stack, project_dir)
-    return evaluate_config(project, stack, config, project_dir=project_dir, secret_keys=secret_keys)
+    files = read_stack(stack, project_dir)
+    published = published_chart_versions()
+    cfg, run = evaluate_config(
+        files.project,
+        stack,
+        files.config,
+        project_dir=project_dir,
+        secret_keys=files.secret_keys,
+        published_versions=published,
+    )
+    notes = list(files.warnings)
+    if published is None:
+        notes.append(
+            f"cilium.version {cfg.cilium.version} not checked against the chart repository index: none in "
+            "$CILIUM_CHARTS_DIR or the chart cache (`python -m mesh.charts update` fetches it)"
+        )
+    run.warnings[:0] = notes
+    return cfg, run
 
 
 def evaluate_config(
@@ -92,9 +168,11 @@ def evaluate_config(
     *,
     project_dir: Path = ROOT,
     secret_keys: Sequence[str] = (),
+    published_versions: Collection[str] | None = None,
 ) -> tuple[StackConfig, ProgramRun]:
-    """:func:`evaluate` for a config given as data (full keys, decoded YAML values)."""
-    cfg = validate(project, stack, config)
+    """:func:`evaluate` for a config given as data (full keys, decoded YAML values). Kubernetes versions
+    are checked against what EKS offers today; ``published_versions`` as in :func:`validate`."""
+    cfg = validate(project, stack, config, today=date.today(), published_versions=published_versions)
     run = run_program(
         project_dir / "__main__.py",
         project=project,
@@ -203,21 +281,52 @@ def summary(cfg: StackConfig, run: ProgramRun) -> str:
         )
     w("")
     w("Subnets")
-    for s in sorted(run.by_type("aws:ec2/subnet:Subnet"), key=lambda r: r.name):
+    names = [c.name for c in cfg.clusters]
+    azs = list(cfg.availability_zones)
+
+    def subnet_key(s: Registration) -> tuple[int, int, int, str]:
+        az = s.inputs.get("availabilityZone")
+        public = "kubernetes.io/role/elb" in (s.inputs.get("tags") or {})
+        return cluster_rank(s, by_urn, names), int(public), azs.index(az) if az in azs else len(azs), s.name
+
+    for s in sorted(run.by_type("aws:ec2/subnet:Subnet"), key=subnet_key):
         tags = s.inputs.get("tags") or {}
         tier = "public" if "kubernetes.io/role/elb" in tags else "private"
         w(f"  {s.name:<58} {s.inputs.get('availabilityZone', '?'):<12} {tier:<8} {s.inputs.get('cidrBlock')}")
     w("")
-    w("VPC peerings (routes to the peer CIDR in every route table of both VPCs)")
+    w("VPC peerings, requester -> accepter (routes to the peer CIDR in every route table of both VPCs)")
     routes = [r for r in run.by_type("aws:ec2/route:Route") if r.inputs.get("vpcPeeringConnectionId")]
-    for p in sorted(run.by_type("aws:ec2/vpcPeeringConnection:VpcPeeringConnection"), key=lambda r: r.name):
-        mine = [r for r in routes if r.parent == p.parent]
-        dests = sorted(Counter(r.inputs.get("destinationCidrBlock") for r in mine).items())
-        w(f"  {p.name}: " + ", ".join(f"{n} routes -> {d}" for d, n in dests))
+    peerings = []
+    for p in run.by_type("aws:ec2/vpcPeeringConnection:VpcPeeringConnection"):
+        # Direction from the graph: vpcId is the requester's VPC, peerVpcId the accepter's.
+        sides = []
+        for prop in ("vpcId", "peerVpcId"):
+            owner = next(
+                (o[0] for u in p.property_dependencies.get(prop, ()) if (o := owner_and_step(u, by_urn))), "?"
+            )
+            sides.append(owner)
+        peerings.append((sides, p))
+    cidrs = {c.name: c.vpc_cidr for c in cfg.clusters}
+    rank = {n: i for i, n in enumerate(names)}
+    for (requester, accepter), p in sorted(
+        peerings, key=lambda e: (rank.get(e[0][0], len(rank)), rank.get(e[0][1], len(rank)))
+    ):
+        mine = Counter(r.inputs.get("destinationCidrBlock") for r in routes if r.parent == p.parent)
+        w(
+            f"  {requester} -> {accepter}: {mine.get(cidrs.get(accepter), 0)} routes -> "
+            f"{cidrs.get(accepter)} in {requester}, {mine.get(cidrs.get(requester), 0)} routes -> "
+            f"{cidrs.get(requester)} in {accepter}"
+        )
     w("")
     w("Security rules on the EKS cluster security group (mesh datapath, peers only)")
+    peer_of = {cidr: n for n, cidr in cidrs.items()}
     rules = run.by_type("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule")
-    for r in sorted(rules, key=lambda r: r.name):
+
+    def rule_key(r: Registration) -> tuple[int, int, str]:
+        peer = peer_of.get(r.inputs.get("cidrIpv4"))
+        return cluster_rank(r, by_urn, names), rank.get(peer or "", len(rank)), r.name
+
+    for r in sorted(rules, key=rule_key):
         i = r.inputs
         ports = (
             f"{i.get('fromPort')}"
@@ -229,13 +338,13 @@ def summary(cfg: StackConfig, run: ProgramRun) -> str:
         w(f"  {r.name:<70} {i.get('ipProtocol'):<5} {ports:<16} from {i.get('cidrIpv4')}")
     w("")
     w("Cilium releases")
-    for rel in run.by_type(RELEASE_TYPE):
+    for rel in sorted(run.by_type(RELEASE_TYPE), key=lambda r: cluster_rank(r, by_urn, names)):
         values = reveal(rel.inputs.get("values") or {})
-        deps = list(dict.fromkeys(by_urn[u].name for u in rel.dependencies if u in by_urn))
         w(
             f"  {rel.name}: chart {rel.inputs.get('chart')} {rel.inputs.get('version')} "
-            f"(release {rel.inputs.get('name')!r} in {rel.inputs.get('namespace')}), after: {', '.join(deps)}"
+            f"(release {rel.inputs.get('name')!r} in {rel.inputs.get('namespace')})"
         )
+        w(f"      after: {after_text(rel, by_urn, names)}")
         for key in KEY_VALUES:
             value = _get(values, key)
             if value is not None:
@@ -288,18 +397,63 @@ def _redact_ca_key(values: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m mesh.plan", description=__doc__.split("\n\n")[0])
+EPILOG = """\
+prerequisites:
+  Python 3.11+ with requirements.txt and requirements-dev.txt (`make plan` creates ./venv). No AWS
+  account, Pulumi CLI or provider plugins: the program runs under Pulumi's mock runtime.
+  --render-dir needs the Cilium chart archive of cilium.version: from CILIUM_CHARTS_DIR, the cache, or
+  downloaded from the repository (network) and verified against cilium-charts.lock (`make charts`).
+
+environment variables:
+  CILIUM_CHARTS_DIR  read-only directory with cilium-<version>.tgz and the repository's index.yaml,
+                     searched first (the index checks that cilium.version is published)
+  XDG_CACHE_HOME     chart cache under cilium-mesh/charts (default ~/.cache)
+  CILIUM_CHART_REPO  chart repository URL, overrides cilium.repository (see python -m mesh.charts)
+
+exit codes:
+  0  planned (and compared)
+  2  invalid stack file or config: every problem on stderr, naming the file and the key; a chart
+     that cannot be fetched or verified; an unreadable --compare plan. Never a traceback.
+"""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m mesh.plan",
+        description=__doc__.split("\n\n")[0],
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("stack", help="stack name: reads Pulumi.STACK.yaml")
     parser.add_argument("--json", type=Path, metavar="PATH", help="write the plan document here")
     parser.add_argument("--show-secrets", action="store_true", help="print secret values in the JSON")
     parser.add_argument(
         "--render-dir", type=Path, metavar="DIR", help="write each cluster's rendered Cilium manifests here"
     )
+    parser.add_argument(
+        "--compare",
+        type=Path,
+        metavar="BASE_PLAN",
+        help="print what changes from this plan JSON (e.g. the base branch's --json) to this plan",
+    )
+    parser.add_argument(
+        "--compare-render-dir",
+        type=Path,
+        metavar="BASE_DIR",
+        help="with --compare and --render-dir: also diff the rendered manifests against this --render-dir",
+    )
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
     args = parser.parse_args(argv)
+    if args.compare_render_dir and not (args.compare and args.render_dir):
+        parser.error("--compare-render-dir needs --compare BASE_PLAN and --render-dir DIR")
     try:
-        cfg, run = evaluate(args.stack)
-    except ConfigError as err:
+        base = load_plan(args.compare) if args.compare else None
+        cfg, run = evaluate(args.stack, ROOT)
+    except (ConfigError, ValueError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
     print(summary(cfg, run))
@@ -314,6 +468,16 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"error: cannot render the Cilium chart: {err}", file=sys.stderr)
             return 2
         print(f"rendered {len(written)} manifests into {args.render_dir}")
+    if base is not None:
+        # Compared with secrets masked on both sides, whatever --show-secrets wrote.
+        diff = compare(
+            base,
+            plan_document(run),
+            base_render_dir=args.compare_render_dir,
+            head_render_dir=args.render_dir if args.compare_render_dir else None,
+        )
+        print()
+        print(render_text(diff, base_label=str(args.compare), head_label=f"this plan of {args.stack}"))
     return 0
 
 
