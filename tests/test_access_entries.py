@@ -4,9 +4,14 @@ config errors that name the key."""
 from __future__ import annotations
 
 import copy
+import shutil
+import subprocess
+import sys
+from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from mesh.logic.access_entries import entry_key, partition_for_region, policy_arn, principal_problem
 from mesh.logic.config import ConfigError, parse_stack_config
@@ -14,6 +19,7 @@ from mesh.plan.cli import evaluate_config
 from mesh.plan.harness import ProgramRun
 from mesh.plan.synthetic import synthetic_config
 
+ROOT = Path(__file__).resolve().parent.parent
 EKS = "eks:index:Cluster"
 PREVIEW = "arn:aws:iam::111122223333:role/ci/cilium-mesh-preview"
 ALICE = "arn:aws:iam::111122223333:user/alice"
@@ -216,3 +222,49 @@ def test_kubernetes_operations_wait_for_the_entries(with_entries: ProgramRun) ->
 def test_stack_without_entries_sends_none(devstg: tuple[Any, ProgramRun]) -> None:
     _, run = devstg
     assert all("accessEntries" not in c.inputs for c in run.by_type(EKS))
+
+
+def test_cli_exits_2_naming_every_bad_access_key(tmp_path: Path) -> None:
+    """`python -m mesh.plan` on a stack file with bad access, peering and node keys: exit 2, every key path
+    listed, no traceback."""
+    project = tmp_path / "project"
+    shutil.copytree(
+        ROOT, project, ignore=shutil.ignore_patterns("venv", ".git", "out", "__pycache__", "tests")
+    )
+    stack = yaml.safe_load((project / "Pulumi.devstg.yaml").read_text())
+    stack["config"]["cilium-mesh:eks"] = {
+        "privateAccessCidrs": ["0.0.0.0/0"],
+        "accessEntries": [
+            {
+                "principalArn": "arn:aws:sts::111122223333:assumed-role/ci/run-1",
+                "accessPolicies": ["AmazonEKSViewPolicy"],
+            },
+            {"principalArn": PREVIEW, "accessPolicies": ["ClusterAdmin"]},
+        ],
+    }
+    stack["config"]["cilium-mesh:network"] = {
+        "externalPeerings": [
+            {"name": "vpn", "vpcId": "vpc-123", "cidr": "10.3.0.0/16", "ownerAccountId": 12345}
+        ]
+    }
+    stack["config"]["cilium-mesh:nodeGroup"]["maxPods"] = 300
+    (project / "Pulumi.bad.yaml").write_text(yaml.safe_dump(stack))
+    proc = subprocess.run(
+        [sys.executable, "-m", "mesh.plan", "bad"],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert proc.returncode == 2, proc.stderr
+    assert "Traceback" not in proc.stderr and proc.stdout == ""
+    for key in (
+        "eks.privateAccessCidrs[0]: 0.0.0.0/0 is broader than /8",
+        "eks.accessEntries[0].principalArn: arn:aws:sts::111122223333:assumed-role/ci/run-1 is an STS",
+        "eks.accessEntries[1].accessPolicies[0]: ",
+        "network.externalPeerings[0].vpcId: 'vpc-123' is not a VPC id",
+        "network.externalPeerings[0].ownerAccountId: 12345 must be a quoted 12-digit string",
+        "nodeGroup.maxPods: 300 exceeds the 252 pod addresses",
+    ):
+        assert key in proc.stderr, (key, proc.stderr)

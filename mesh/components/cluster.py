@@ -24,6 +24,7 @@ from mesh.components.takeover import CniTakeover, CniTakeoverArgs, CorednsRollou
 from mesh.logic.access_entries import access_entry_specs, partition_for_region
 from mesh.logic.cilium_values import CiliumClusterSpec, ClusterMeshSpec
 from mesh.logic.config import ClusterConfig, StackConfig
+from network.components.external_peering import ExternalPeering, ExternalPeeringArgs, auto_accept_input
 from network.components.security import MeshSecurityRules, MeshSecurityRulesArgs
 from network.components.vpc import ClusterVpc, ClusterVpcArgs
 from network.logic.rules import MeshRule
@@ -64,7 +65,9 @@ class MeshClusterArgs:
 
     ``cfg`` and ``cluster`` are the validated stack config and this cluster's entry; ``peer_cidrs`` maps
     every other cluster's name to its VPC CIDR (the only sources the mesh security rules admit);
-    ``rule_table`` is the mesh datapath table (:func:`network.logic.rules.mesh_rule_table`).
+    ``rule_table`` is the mesh datapath table (:func:`network.logic.rules.mesh_rule_table`);
+    ``caller_account_id`` (default ``None``) is the account the stack runs in, needed only by external
+    peerings with an explicit ``ownerAccountId``.
     """
 
     cfg: StackConfig
@@ -72,6 +75,7 @@ class MeshClusterArgs:
     peer_cidrs: Mapping[str, str]
     rule_table: Sequence[MeshRule]
     tags: Mapping[str, str] = field(default_factory=dict)
+    caller_account_id: pulumi.Input[str] | None = None
 
 
 class MeshCluster(pulumi.ComponentResource):
@@ -102,6 +106,34 @@ class MeshCluster(pulumi.ComponentResource):
             ),
             opts=pulumi.ResourceOptions(parent=self, protect=cfg.protect),
         )
+        # Peerings to existing VPCs (VPN, CI runners): before the control plane's Kubernetes provider, whose
+        # first call may come from across one of them.
+        self.external_peerings: dict[str, ExternalPeering] = {}
+        for ext in cfg.network.external_peerings:
+            self.external_peerings[ext.name] = ExternalPeering(
+                f"{name}--ext-{ext.name}",
+                ExternalPeeringArgs(
+                    cluster_name=c.name,
+                    vpc_id=self.vpc.vpc_id,
+                    vpc_cidr=c.vpc_cidr,
+                    route_tables=self.vpc.route_tables,
+                    name=ext.name,
+                    peer_vpc_id=ext.vpc_id,
+                    peer_cidr=ext.cidr,
+                    stack_region=cfg.region,
+                    auto_accept=auto_accept_input(
+                        stack_region=cfg.region,
+                        region=ext.region,
+                        owner_account_id=ext.owner_account_id,
+                        caller_account_id=args.caller_account_id,
+                    ),
+                    peer_owner_id=ext.owner_account_id,
+                    peer_region=ext.region,
+                    peer_route_table_ids=ext.route_table_ids,
+                    tags=tags,
+                ),
+                opts=child,
+            )
         self.eks = EksCluster(
             name,
             EksClusterArgs(
@@ -116,6 +148,7 @@ class MeshCluster(pulumi.ComponentResource):
                 enabled_log_types=cfg.eks.enabled_log_types,
                 public_from_anywhere_opt_in=cfg.eks.allow_public_access_from_anywhere,
                 private_access_cidrs=cfg.eks.private_access_cidrs,
+                api_network=tuple(self.external_peerings.values()),
                 access_entries=access_entry_specs(
                     (
                         (e.principal_arn, e.access_policies, e.kubernetes_groups)

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from datetime import date
 
 import pulumi
+import pulumi_aws as aws
 from pulumi.runtime.config import CONFIG, get_config_env
 
 from mesh.components.cilium_release import MeshInputs
@@ -89,6 +90,13 @@ def build_mesh(cfg: StackConfig) -> BuiltMesh:
         clustermesh_node_port=mesh_cfg.node_port if cfg.mesh_enabled else None,
         wireguard=cfg.cilium.wireguard,
     )
+    # "Same account" for an external peering with an explicit ownerAccountId is only known at deploy time;
+    # ask once, and only then (the offline plan answers from its placeholder account).
+    caller_account_id = (
+        aws.get_caller_identity_output().account_id
+        if any(p.owner_account_id is not None for p in cfg.network.external_peerings)
+        else None
+    )
     clusters: dict[str, MeshCluster] = {}
     for c in cfg.clusters:
         for warning in (
@@ -105,6 +113,7 @@ def build_mesh(cfg: StackConfig) -> BuiltMesh:
                 peer_cidrs={p: cidr for p, cidr in vpc_cidrs.items() if p != c.name},
                 rule_table=rule_table,
                 tags=tags,
+                caller_account_id=caller_account_id,
             ),
         )
 
@@ -156,8 +165,35 @@ def export_outputs(cfg: StackConfig, built: BuiltMesh) -> None:
             for c in cfg.clusters
         },
     )
+    pulumi.export("externalPeerings", external_peerings_output(cfg, built))
     pulumi.export("demo", demo)
     pulumi.export(
         "verifyCommands",
         verify_commands(cfg.stack, [c.name for c in cfg.clusters], demo=demo, region=cfg.region),
     )
+
+
+def external_peerings_output(cfg: StackConfig, built: BuiltMesh) -> dict[str, object]:
+    """Per external peering, what its owner needs: which VPC, and per mesh cluster the connection id, whether
+    this stack accepted it itself, its status and the requester VPC CIDR to route back to (the other side
+    accepts in its own account and region and adds those routes to its route tables)."""
+    result: dict[str, object] = {}
+    for ext in cfg.network.external_peerings:
+        requesters: dict[str, object] = {}
+        for c in cfg.clusters:
+            peering = built.clusters[c.name].external_peerings[ext.name]
+            requesters[c.name] = {
+                "peeringConnectionId": peering.connection.id,
+                "autoAccepted": peering.auto_accept,
+                "acceptStatus": peering.connection.accept_status,
+                "vpcId": built.clusters[c.name].vpc.vpc_id,
+                "vpcCidr": c.vpc_cidr,
+            }
+        result[ext.name] = {
+            "vpcId": ext.vpc_id,
+            "cidr": ext.cidr,
+            "ownerAccountId": ext.owner_account_id,
+            "region": ext.region or cfg.region,
+            "requesters": requesters,
+        }
+    return result

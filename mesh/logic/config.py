@@ -38,6 +38,7 @@ from mesh.logic.eks_versions import kubernetes_version_problem, number_hint
 from mesh.logic.max_pods import DEFAULT_MAX_PODS, max_pods_problem
 from network.logic.api_access import private_access_problems
 from network.logic.cidr import find_overlaps, parse_network, plan_subnets
+from network.logic.external_peering import ACCOUNT_ID_RE, NAME_RE, REGION_RE, ROUTE_TABLE_ID_RE, VPC_ID_RE
 
 NAMESPACE = "cilium-mesh"
 
@@ -184,12 +185,88 @@ class CiliumConfig(_Model):
         return ".".join(self.version.split(".")[:2])
 
 
+class ExternalPeeringConfig(_Model):
+    """An existing VPC outside the stack (a VPN or CI runner VPC) that every mesh VPC peers with and routes
+    ``cidr`` to. ``ownerAccountId`` defaults to the stack's own account, ``region`` to ``aws:region``;
+    ``routeTableIds`` (default none) are that VPC's route tables that get a route back to every mesh VPC,
+    only for a VPC of the stack's own account and region (``ownerAccountId`` and ``region`` omitted)."""
+
+    name: str
+    vpc_id: str
+    cidr: Cidr
+    owner_account_id: str | None = None
+    region: str | None = None
+    route_table_ids: tuple[str, ...] = ()
+
+    @field_validator("route_table_ids")
+    @classmethod
+    def _route_tables(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for rtb in value:
+            if not ROUTE_TABLE_ID_RE.match(rtb):
+                raise ValueError(f"{rtb!r} is not a route table id (rtb- and 8 or 17 hex digits)")
+        if len(set(value)) != len(value):
+            raise ValueError("a route table is listed more than once")
+        return value
+
+    @model_validator(mode="after")
+    def _own_route_tables_only(self) -> ExternalPeeringConfig:
+        if self.route_table_ids and (self.owner_account_id is not None or self.region is not None):
+            raise ValueError(
+                "routeTableIds works only for a VPC of this stack's account and region (omit ownerAccountId "
+                "and region): the stack cannot write another account's or region's route tables; the owner "
+                "adds the routes back (see the externalPeerings output)"
+            )
+        return self
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str) -> str:
+        if not NAME_RE.match(value):
+            raise ValueError(
+                f"{value!r} must be 1-32 characters of [a-z0-9-], not starting or ending with '-'"
+            )
+        return value
+
+    @field_validator("vpc_id")
+    @classmethod
+    def _vpc_id(cls, value: str) -> str:
+        if not VPC_ID_RE.match(value):
+            raise ValueError(f"{value!r} is not a VPC id (vpc- and 8 or 17 hex digits)")
+        return value
+
+    @field_validator("cidr")
+    @classmethod
+    def _vpc_block(cls, value: str) -> str:
+        if not 16 <= IPv4Network(value).prefixlen <= 28:
+            raise ValueError(f"{value} must be between /16 and /28 (a VPC CIDR block)")
+        return value
+
+    @field_validator("owner_account_id", mode="before")
+    @classmethod
+    def _account(cls, value: Any) -> Any:
+        if isinstance(value, int) and not isinstance(value, bool):
+            # YAML reads an unquoted 012345678901 as a number and drops the leading zero.
+            raise ValueError(f"{value} must be a quoted 12-digit string, e.g. '{value:012d}'")
+        if isinstance(value, str) and not ACCOUNT_ID_RE.match(value):
+            raise ValueError(f"{value!r} is not a 12-digit AWS account id")
+        return value
+
+    @field_validator("region")
+    @classmethod
+    def _region(cls, value: str | None) -> str | None:
+        if value is not None and not REGION_RE.match(value):
+            raise ValueError(f"{value!r} is not an AWS region name (e.g. us-east-1)")
+        return value
+
+
 class NetworkConfig(_Model):
-    """VPC layout. Defaults: 2 AZs named ``<region>a``, ``<region>b``..., one shared NAT gateway."""
+    """VPC layout. Defaults: 2 AZs named ``<region>a``, ``<region>b``..., one shared NAT gateway, no
+    external peerings."""
 
     az_count: int = Field(2, ge=1, le=6)
     availability_zones: tuple[str, ...] | None = None
     nat_gateways: Literal["single", "perAz"] = "single"
+    external_peerings: tuple[ExternalPeeringConfig, ...] = ()
 
 
 class AccessEntryConfig(_Model):
@@ -448,20 +525,53 @@ def _cross_checks(
     return problems
 
 
+def _valid_items(model: Callable[..., _T], raw: Any) -> list[tuple[int, _T]]:
+    """The entries of a config list that are valid on their own, with their indexes: when one entry breaks
+    its section, the cross checks still see the others (the broken one was reported already)."""
+    items: list[tuple[int, _T]] = []
+    for i, item in enumerate(raw if isinstance(raw, list) else []):
+        try:
+            items.append((i, model.model_validate(item)))  # type: ignore[attr-defined]
+        except ValidationError:
+            continue
+    return items
+
+
+def _valid_cidrs(raw: Any) -> list[str | None]:
+    """A raw CIDR list with ``None`` for every entry that is not a valid CIDR string (reported already)."""
+    cidrs: list[str | None] = []
+    for item in raw if isinstance(raw, list) else []:
+        try:
+            cidrs.append(str(parse_network(item)))
+        except ValueError:
+            cidrs.append(None)
+    return cidrs
+
+
 def _eks_access_checks(
-    eks: EksConfig | None, clusters: Sequence[tuple[int, ClusterConfig | _ClusterFields]], region: str | None
+    eks: EksConfig | None,
+    raw_eks: Any,
+    clusters: Sequence[tuple[int, ClusterConfig | _ClusterFields]],
+    region: str | None,
 ) -> list[str]:
-    """``eks.privateAccessCidrs`` and ``eks.accessEntries`` against the rest of the stack."""
-    if eks is None:
-        return []
+    """``eks.privateAccessCidrs`` and ``eks.accessEntries`` against the rest of the stack (from the raw
+    section when another key broke it)."""
+    if eks is not None:
+        cidrs: list[str | None] = list(eks.private_access_cidrs)
+        entries = list(enumerate(eks.access_entries))
+        service_cidr: str | None = eks.service_cidr
+    else:
+        raw = raw_eks if isinstance(raw_eks, Mapping) else {}
+        cidrs = _valid_cidrs(raw.get("privateAccessCidrs"))
+        entries = _valid_items(AccessEntryConfig, raw.get("accessEntries"))
+        service_cidr = None
     unreachable = {f"clusters[{i}].podCidr": c.pod_cidr for i, c in clusters if c.pod_cidr is not None}
-    unreachable["eks.serviceCidr"] = eks.service_cidr
-    problems = [
-        f"eks.privateAccessCidrs{p}" for p in private_access_problems(eks.private_access_cidrs, unreachable)
-    ]
+    if service_cidr is not None:
+        unreachable["eks.serviceCidr"] = service_cidr
+    problems = [f"eks.privateAccessCidrs{p}" for p in private_access_problems(cidrs, unreachable)]
     partition = partition_for_region(region) if region else None
     seen: dict[str, int] = {}
-    for i, entry in enumerate(eks.access_entries):
+    for i, entry in entries:
         key = f"eks.accessEntries[{i}].principalArn"
         problem = principal_problem(entry.principal_arn, partition)
         if problem:
@@ -473,6 +583,57 @@ def _eks_access_checks(
             problems.append(f"{key}: {entry.principal_arn} duplicates eks.accessEntries[{seen[principal]}]")
         else:
             seen[principal] = i
+    return problems
+
+
+def _external_peering_checks(
+    network: NetworkConfig | None,
+    raw_network: Any,
+    clusters: Sequence[tuple[int, ClusterConfig | _ClusterFields]],
+    eks: EksConfig | None,
+    region: str | None,
+) -> list[str]:
+    """``network.externalPeerings``: unique names and VPCs, a CIDR overlapping nothing of the mesh (AWS
+    refuses to peer overlapping VPCs; a route to it would shadow the mesh's own), the stack's partition."""
+    if network is not None:
+        peerings = list(enumerate(network.external_peerings))
+    else:
+        raw = raw_network if isinstance(raw_network, Mapping) else {}
+        peerings = _valid_items(ExternalPeeringConfig, raw.get("externalPeerings"))
+    problems: list[str] = []
+    taken: dict[str, IPv4Network] = {}
+    for i, c in clusters:
+        if c.vpc_cidr is not None:
+            taken[f"clusters[{i}].vpcCidr"] = IPv4Network(c.vpc_cidr)
+        if c.pod_cidr is not None:
+            taken[f"clusters[{i}].podCidr"] = IPv4Network(c.pod_cidr)
+    if eks is not None:
+        taken["eks.serviceCidr"] = IPv4Network(eks.service_cidr)
+    names: dict[str, int] = {}
+    vpcs: dict[str, int] = {}
+    for i, peering in peerings:
+        key = f"network.externalPeerings[{i}]"
+        if peering.name in names:
+            problems.append(
+                f"{key}.name: {peering.name} duplicates network.externalPeerings[{names[peering.name]}]"
+            )
+        names.setdefault(peering.name, i)
+        if peering.vpc_id in vpcs:
+            problems.append(
+                f"{key}.vpcId: {peering.vpc_id} duplicates network.externalPeerings[{vpcs[peering.vpc_id]}]"
+            )
+        vpcs.setdefault(peering.vpc_id, i)
+        cidr = IPv4Network(peering.cidr)
+        for other, network_ in taken.items():
+            if cidr.overlaps(network_):
+                problems.append(f"{key}.cidr: {cidr} overlaps {other} {network_}")
+        taken[f"{key}.cidr"] = cidr
+        if (
+            peering.region is not None
+            and region
+            and partition_for_region(peering.region) != partition_for_region(region)
+        ):
+            problems.append(f"{key}.region: {peering.region} is in another AWS partition than {region}")
     return problems
 
 
@@ -587,7 +748,10 @@ def parse_stack_config(
             sections[key] = _parse(key, model, raw[key], problems)
     eks = sections.get("eks", EksConfig() if "eks" not in raw else None)
     problems.extend(_cross_checks(parsed_clusters, eks, sections.get("cilium")))
-    problems.extend(_eks_access_checks(eks, parsed_clusters, region))
+    problems.extend(_eks_access_checks(eks, raw.get("eks"), parsed_clusters, region))
+    problems.extend(
+        _external_peering_checks(sections.get("network"), raw.get("network"), parsed_clusters, eks, region)
+    )
     stack_group = sections.get("nodeGroup", NodeGroupConfig())
     problems.extend(_max_pods_checks(parsed_clusters, stack_group, sections.get("cilium")))
     if today is not None:

@@ -16,6 +16,8 @@ from mesh.plan.harness import NewResource, ResourceMocks, Secret
 
 PLACEHOLDER = "placeholder"
 ACCOUNT_ID = "000000000000"
+# aws.get_caller_identity (the only data source the program calls).
+CALLER_IDENTITY = "aws:index/getCallerIdentity:getCallerIdentity"
 
 
 def _short(name: str) -> str:
@@ -232,4 +234,13 @@ class PlanMocks(ResourceMocks):
         return f"{status['namespace']}/{status['name']}", {**inputs, "status": status}
 
     def call(self, token: str, args: dict[str, Any]) -> dict[str, Any]:
+        if token == CALLER_IDENTITY:
+            # The one data source the program reads (only for an external peering with an explicit
+            # ownerAccountId): the plan runs as a fixed, obviously fake account.
+            return {
+                "accountId": ACCOUNT_ID,
+                "arn": f"arn:aws:iam::{ACCOUNT_ID}:role/placeholder",
+                "id": ACCOUNT_ID,
+                "userId": "placeholder",
+            }
         raise NotImplementedError(f"the program must not call data sources offline ({token})")

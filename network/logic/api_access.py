@@ -56,7 +56,7 @@ def api_access_rules(cluster: str, cidrs: Sequence[str]) -> list[ApiAccessRuleSp
 
 
 def private_access_problems(
-    cidrs: Sequence[str], unreachable_sources: Mapping[str, str] | None = None
+    cidrs: Sequence[str | None], unreachable_sources: Mapping[str, str] | None = None
 ) -> list[str]:
     """Problems with a list of API source CIDRs, each prefixed by its index (``[1]: ...``).
 
@@ -65,10 +65,13 @@ def private_access_problems(
     (AWS refuses the duplicate rule; a nested one is dead weight), and a CIDR inside one of
     ``unreachable_sources`` (name -> CIDR; pod and service CIDRs: pods reach the VPC SNATed to their
     node's address, and service IPs are never a packet's source outside the node).
+    ``None`` entries (invalid and reported elsewhere) are skipped but keep their index.
     """
     problems: list[str] = []
     parsed: list[tuple[int, ipaddress.IPv4Network]] = []
     for i, raw in enumerate(cidrs):
+        if raw is None:
+            continue
         try:
             network = parse_network(raw)
         except ValueError as err:
