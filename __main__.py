@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pulumi
 
-from mesh.components.program import build_mesh, export_outputs, load_config
+from mesh.components.program import build_mesh, check_transition, export_outputs, load_config
 from mesh.logic.config import ConfigError
 
 try:
@@ -17,4 +17,6 @@ except ConfigError as err:
     # A clean error under `pulumi up/preview`, every problem listed, before any resource exists.
     raise pulumi.RunError(str(err)) from None
 
-export_outputs(cfg, build_mesh(cfg))
+# Refuses unsafe changes against what is deployed (RunError) before any resource is registered.
+transition = check_transition(cfg)
+export_outputs(cfg, build_mesh(cfg, transition))

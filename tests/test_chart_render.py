@@ -170,7 +170,7 @@ def test_chart_rejects_kvstore_identities_with_the_mesh_apiserver(version: str) 
     if capabilities(version).kvstore_identity_with_apiserver:
         # 1.18+ only accepts kvstore identities with the apiserver while KVStoreMesh runs.
         render_cilium(values, version)
-        values["clustermesh"]["apiserver"]["kvstoremesh"]["enabled"] = False
+        values["clustermesh"]["apiserver"]["kvstoremesh"] = {"enabled": False}
     with pytest.raises(HelmError, match="identityAllocationMode=kvstore"):
         render_cilium(values, version)
 

@@ -122,7 +122,8 @@ def test_mesh_values() -> None:
         {"name": "west", "address": WEST.address, "port": 2379},
     ]
     api = cm["apiserver"]
-    assert api["kvstoremesh"] == {"enabled": True}
+    # 1.18 deprecates kvstoremesh.enabled (default true): not sent (mesh/logic/chart_compat.py).
+    assert "kvstoremesh" not in api
     assert api["service"] == {"type": "ClusterIP"}
     assert api["replicas"] == 1
     assert api["tls"]["auto"] == {"enabled": True, "method": "helm"}
@@ -274,8 +275,19 @@ def test_capabilities_per_line(version: str, toggle: bool, kvstore_ok: bool) -> 
     assert caps.kvstore_identity_with_apiserver is kvstore_ok
 
 
+def test_kvstoremesh_toggle_goes_only_to_charts_that_need_it() -> None:
+    on = build_values(mesh_spec(chart_version="1.17.18"))
+    assert on["clustermesh"]["apiserver"]["kvstoremesh"] == {"enabled": True}
+    # 1.18: deprecated, default true: sent only to turn KVStoreMesh off.
+    assert "kvstoremesh" not in adapt_values(on, "1.18.12")["clustermesh"]["apiserver"]
+    off = build_values(
+        spec(chart_version="1.17.18", ca=CA, mesh=ClusterMeshSpec(EAST_LB, peers=(WEST,), kvstoremesh=False))
+    )
+    assert adapt_values(off, "1.18.12")["clustermesh"]["apiserver"]["kvstoremesh"] == {"enabled": False}
+
+
 def test_adapt_values_removes_the_kvstoremesh_toggle_from_1_19_on() -> None:
-    canonical = build_values(mesh_spec(chart_version="1.18.12"))
+    canonical = build_values(mesh_spec(chart_version="1.17.18"))
     assert canonical["clustermesh"]["apiserver"]["kvstoremesh"] == {"enabled": True}
     adapted = adapt_values(canonical, "1.19.0")
     assert "kvstoremesh" not in adapted["clustermesh"]["apiserver"]

@@ -6,14 +6,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from mesh.logic.chart_index import latest_patch
 from mesh.logic.deployed_state import DeployedStateError, parse_deployed
-from mesh.logic.transitions import (
-    DeployedCluster,
-    Desired,
-    DesiredCluster,
-    latest_patch,
-    plan_transition,
-)
+from mesh.logic.transitions import DeployedCluster, Desired, DesiredCluster, plan_transition
 
 # What the repository index publishes (a subset is enough; pre-releases must never count as "latest").
 PUBLISHED = (

@@ -88,8 +88,10 @@ class CiliumReleaseArgs:
     """Inputs of :class:`CiliumRelease`.
 
     Defaults: chart repository ``https://helm.cilium.io/``, 900 s timeout, atomic (rolls back on failure),
-    10 revisions of history. ``depends_on``: the CNI takeover patches, the node group, and the previous
-    cluster's release (upgrades go one cluster at a time).
+    10 revisions of history. ``depends_on``: this cluster's prerequisites (the CNI takeover patches).
+    ``preflight_values``: set while an upgrade is pending, to run the pre-flight release of the target chart
+    first (None = no pre-flight). ``after``: other clusters' releases the main release waits for (the
+    canary's, or the previous batch's; empty for new clusters and first installs).
     """
 
     provider: k8s.Provider
@@ -98,6 +100,11 @@ class CiliumReleaseArgs:
     depends_on: Sequence[pulumi.Resource] = ()
     repository: str = "https://helm.cilium.io/"
     timeout_seconds: int = 900
+    preflight_values: pulumi.Input[dict[str, Any]] | None = None
+    after: Sequence[pulumi.Resource] = ()
+
+
+PREFLIGHT_RELEASE_NAME = "cilium-preflight"  # the upgrade guide's name for it
 
 
 class CiliumRelease(pulumi.ComponentResource):
@@ -107,6 +114,31 @@ class CiliumRelease(pulumi.ComponentResource):
         self, name: str, args: CiliumReleaseArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__("cilium-mesh:mesh:CiliumRelease", name, None, opts)
+        self.preflight: k8s.helm.v3.Release | None = None
+        if args.preflight_values is not None:
+            # Upgrade guide, "Running pre-flight check (Required)": the target chart's pre-flight DaemonSet
+            # pulls the new image on every node and its Deployment validates the network policies. Helm's
+            # wait (pkg/kube/ready.go) holds the release until the DaemonSet is scheduled on every node with
+            # all but maxUnavailable (1: the template sets no updateStrategy) pods ready, and the Deployment
+            # ready; atomic uninstalls it on failure, and the main release, which waits for it, never starts.
+            # It exists only while the deployed version differs from the desired one: the next `pulumi up`
+            # after the upgrade no longer declares it, so Pulumi deletes it.
+            self.preflight = k8s.helm.v3.Release(
+                f"{name}-preflight",
+                name=PREFLIGHT_RELEASE_NAME,
+                chart="cilium",
+                version=args.chart_version,
+                namespace=NAMESPACE,
+                repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=args.repository),
+                values=args.preflight_values,
+                reset_values=True,
+                atomic=True,
+                cleanup_on_fail=True,
+                timeout=args.timeout_seconds,
+                opts=pulumi.ResourceOptions(
+                    parent=self, provider=args.provider, depends_on=list(args.depends_on)
+                ),
+            )
         self.release = k8s.helm.v3.Release(
             name,
             name=RELEASE_NAME,
@@ -124,8 +156,17 @@ class CiliumRelease(pulumi.ComponentResource):
             timeout=args.timeout_seconds,
             wait_for_jobs=True,
             opts=pulumi.ResourceOptions(
-                parent=self, provider=args.provider, depends_on=list(args.depends_on)
+                parent=self,
+                provider=args.provider,
+                # Other clusters' releases (canary first, then batches): only the main release waits for
+                # them; the pre-flight may pull images meanwhile.
+                depends_on=[
+                    *args.depends_on,
+                    *([self.preflight] if self.preflight is not None else []),
+                    *args.after,
+                ],
             ),
         )
+        self.version: pulumi.Output[str] = self.release.version
         self.status = self.release.status
         self.register_outputs({"status": self.status})

@@ -22,8 +22,9 @@ from mesh.components.endpoint import MeshEndpoint, MeshEndpointArgs
 from mesh.components.nodes import ClusterNodes, NodeGroupArgs
 from mesh.components.takeover import CniTakeover, CniTakeoverArgs, CorednsRollout, CorednsRolloutArgs
 from mesh.logic.access_entries import access_entry_specs, partition_for_region
-from mesh.logic.cilium_values import CiliumClusterSpec, ClusterMeshSpec
+from mesh.logic.cilium_values import CiliumClusterSpec, ClusterMeshSpec, preflight_values
 from mesh.logic.config import ClusterConfig, StackConfig
+from mesh.logic.transitions import ClusterRollout
 from network.components.external_peering import ExternalPeering, ExternalPeeringArgs, auto_accept_input
 from network.components.security import MeshSecurityRules, MeshSecurityRulesArgs
 from network.components.vpc import ClusterVpc, ClusterVpcArgs
@@ -32,8 +33,11 @@ from network.logic.rules import MeshRule
 CLUSTER_TYPE = "cilium-mesh:index:Cluster"
 
 
-def cilium_spec(cfg: StackConfig, cluster: ClusterConfig) -> CiliumClusterSpec:
-    """Everything the values builder needs that config alone decides (endpoints are filled in later)."""
+def cilium_spec(
+    cfg: StackConfig, cluster: ClusterConfig, upgrade_compatibility: str | None = None
+) -> CiliumClusterSpec:
+    """Everything the values builder needs that config alone decides (endpoints are filled in later);
+    ``upgrade_compatibility`` comes from the rollout plan (:mod:`mesh.logic.transitions`)."""
     mesh = cfg.cilium.clustermesh
     return CiliumClusterSpec(
         name=cluster.name,
@@ -56,6 +60,7 @@ def cilium_spec(cfg: StackConfig, cluster: ClusterConfig) -> CiliumClusterSpec:
         ),
         wireguard=cfg.cilium.wireguard,
         external_etcd_endpoints=cfg.cilium.etcd_endpoints,
+        upgrade_compatibility=upgrade_compatibility,
     )
 
 
@@ -207,21 +212,31 @@ class MeshCluster(pulumi.ComponentResource):
             )
         self.release: CiliumRelease | None = None
 
-    def install_cilium(self, mesh: MeshInputs | None) -> CiliumRelease:
+    def install_cilium(
+        self,
+        mesh: MeshInputs | None,
+        after: Sequence[pulumi.Resource] = (),
+        rollout: ClusterRollout | None = None,
+    ) -> CiliumRelease:
         """Runbook steps 3-4 and the mesh: the Cilium release, then CoreDNS onto Cilium IPs, then the demo.
 
-        The release waits for this cluster's takeover patches only: nothing of another cluster, not its
-        own node group.
+        ``after``: other clusters' releases this release waits for (the rollout plan's canary or previous
+        batch). ``rollout``: this cluster's line of the plan (pre-flight, upgradeCompatibility); None = a
+        first install.
         """
         cfg, c = self._args.cfg, self._args.cluster
         name = self._key
         child = pulumi.ResourceOptions(parent=self)
+        compat = rollout.upgrade_compatibility if rollout is not None else None
+        preflight = None
+        if rollout is not None and rollout.preflight:
+            preflight = pulumi.Output.from_input(self.eks.endpoint).apply(preflight_values)
         self.release = CiliumRelease(
             name,
             CiliumReleaseArgs(
                 provider=self.eks.provider,
                 chart_version=cfg.cilium.version,
-                values=values_output(cilium_spec(cfg, c), self.eks.endpoint, mesh),
+                values=values_output(cilium_spec(cfg, c, compat), self.eks.endpoint, mesh),
                 # After both patches only, in parallel with the node group, never after it: nodes stay
                 # NotReady until their Cilium agent runs, and a managed node group whose nodes never get
                 # Ready fails with NodeCreationFailure after 20-35 min (terraform-aws-eks #1972, #3139,
@@ -230,6 +245,8 @@ class MeshCluster(pulumi.ComponentResource):
                 depends_on=tuple(self.takeover.patches),
                 repository=cfg.cilium.repository,
                 timeout_seconds=cfg.cilium.timeout_seconds,
+                preflight_values=preflight,
+                after=tuple(after),
             ),
             opts=child,
         )

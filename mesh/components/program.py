@@ -5,9 +5,11 @@
    rules -> aws-node/kube-proxy patches -> node group (after both patches) -> mesh endpoint (the NLB whose
    hostname peers dial).
 3. The VPC peerings (they need every VPC).
-4. Per cluster: the Cilium release after its own two patches only, in parallel with its node group and
-   with every other cluster (no release waits for a node group or another cluster), then CoreDNS, then
-   the demo.
+4. Per cluster: the Cilium release after its own two patches only, in parallel with its node group,
+   then CoreDNS, then the demo. Across clusters only what the rollout plan says (:func:`check_transition`):
+   during an upgrade, or a change to every deployed cluster's values, the canary's release goes first and
+   the others wait for it (in batches of ``cilium.rollout.maxParallel``); new clusters and first installs
+   wait for nobody.
 
 Every edge is asserted by ``tests/test_graph.py``; ``docs/architecture.md`` explains each one.
 """
@@ -21,8 +23,10 @@ import pulumi
 import pulumi_aws as aws
 from pulumi.runtime.config import CONFIG, get_config_env
 
-from mesh.components.cilium_release import MeshInputs
+from mesh.chart_versions import published_versions
+from mesh.components.cilium_release import PREFLIGHT_RELEASE_NAME, CiliumRelease, MeshInputs
 from mesh.components.cluster import MeshCluster, MeshClusterArgs
+from mesh.components.deployed import read_deployed_outputs
 from mesh.components.mesh import ClusterMesh
 from mesh.logic.config import (
     KEYS,
@@ -32,9 +36,12 @@ from mesh.logic.config import (
     decode_config_value,
     parse_stack_config,
 )
+from mesh.logic.deployed_state import DeployedStateError, parse_deployed
+from mesh.logic.desired_state import desired_state, effective_max_connected_clusters, mesh_peers
 from mesh.logic.eks_versions import extended_support_warning
 from mesh.logic.k8s_compat import compat_warning
 from mesh.logic.stack_file import config_key_problems, installed_provider_keys
+from mesh.logic.transitions import TransitionPlan, plan_transition
 from mesh.logic.verify_commands import verify_commands
 from network.logic.rules import mesh_rule_table
 
@@ -68,16 +75,42 @@ def load_config() -> StackConfig:
     return cfg
 
 
+def check_transition(cfg: StackConfig) -> TransitionPlan:
+    """Compare the config with what the last ``pulumi up`` deployed, before any resource is registered.
+
+    Raises ``pulumi.RunError`` naming each refused change (cluster and both values); logs warnings (checks
+    that could not be made) and notes (new, removed or renamed clusters, the rollout order).
+    """
+    try:
+        deployed = parse_deployed(read_deployed_outputs())
+    except DeployedStateError as err:
+        raise pulumi.RunError(str(err)) from None
+    plan = plan_transition(deployed, desired_state(cfg), published_versions())
+    if plan.refusals:
+        raise pulumi.RunError(
+            "refused, nothing was changed:\n" + "\n".join(f"  - {r}" for r in plan.refusals)
+        )
+    for warning in plan.warnings:
+        pulumi.log.warn(warning)
+    for note in plan.notes:
+        pulumi.log.info(note)
+    return plan
+
+
 @dataclass(frozen=True)
 class BuiltMesh:
     """What :func:`build_mesh` made: the mesh-wide component and the clusters, in config order."""
 
     mesh: ClusterMesh
     clusters: dict[str, MeshCluster]
+    transition: TransitionPlan
 
 
-def build_mesh(cfg: StackConfig) -> BuiltMesh:
-    """Create every resource of the stack described by ``cfg``."""
+def build_mesh(cfg: StackConfig, transition: TransitionPlan | None = None) -> BuiltMesh:
+    """Create every resource of the stack described by ``cfg``; ``transition`` orders the releases
+    (None: a first install, nothing waits for another cluster)."""
+    if transition is None:
+        transition = plan_transition({}, desired_state(cfg), None)
     tags = cfg.common_tags()
     vpc_cidrs = {c.name: c.vpc_cidr for c in cfg.clusters}
     mesh_cfg = cfg.cilium.clustermesh
@@ -120,8 +153,11 @@ def build_mesh(cfg: StackConfig) -> BuiltMesh:
     # 3. Peerings between every pair of VPCs.
     mesh.peer({n: k.vpc for n, k in clusters.items()}, vpc_cidrs, [c.name for c in cfg.clusters])
 
-    # 4. Cilium in every cluster at once, each fed every peer's mesh address.
-    for c in cfg.clusters:
+    # 4. Cilium per cluster. Cross-cluster edges come only from the rollout plan (canary, then batches);
+    # releases are declared wave by wave so that each one's predecessors already exist.
+    rollout = transition.rollout
+    releases: dict[str, CiliumRelease] = {}
+    for c in sorted(cfg.clusters, key=lambda c: rollout[c.name].wave or 0):
         mesh_inputs = None
         if mesh.ca is not None:
             own = clusters[c.name].endpoint
@@ -137,14 +173,19 @@ def build_mesh(cfg: StackConfig) -> BuiltMesh:
                 ca_key_pem=mesh.ca.key_pem,
                 port=mesh_cfg.port,
             )
-        clusters[c.name].install_cilium(mesh_inputs)
-    return BuiltMesh(mesh=mesh, clusters=clusters)
+        releases[c.name] = clusters[c.name].install_cilium(
+            mesh_inputs,
+            after=[releases[n] for n in rollout[c.name].wait_for],
+            rollout=rollout[c.name],
+        )
+    return BuiltMesh(mesh=mesh, clusters=clusters, transition=transition)
 
 
 def export_outputs(cfg: StackConfig, built: BuiltMesh) -> None:
     """The stack outputs: per cluster its identity, endpoints and kubeconfig; the verify commands."""
     mesh_cfg = cfg.cilium.clustermesh
     demo = cfg.demo and cfg.mesh_enabled
+    desired = desired_state(cfg)
     pulumi.export(
         "clusters",
         {
@@ -160,9 +201,22 @@ def export_outputs(cfg: StackConfig, built: BuiltMesh) -> None:
                 ),
                 "podCidr": c.pod_cidr,
                 "vpcCidr": c.vpc_cidr,
-                "ciliumVersion": cfg.cilium.version,
+                # What the next run's transition rules read (mesh/logic/deployed_state.py). The version
+                # comes from the release itself: it resolves only when the release succeeded, and a
+                # failed update leaves the previous outputs in place.
+                "ciliumVersion": built.clusters[c.name].release.version,  # type: ignore[union-attr]
+                "ciliumInstalledMinor": built.transition.rollout[c.name].installed_minor,
+                "maxConnectedClusters": effective_max_connected_clusters(cfg),
+                "valuesDigest": desired.clusters[i].values_digest,
+                "meshPeers": list(mesh_peers(cfg, c)),
+                "preflight": (
+                    f"{PREFLIGHT_RELEASE_NAME} {cfg.cilium.version}: runs before this upgrade; "
+                    "the next pulumi up removes it"
+                    if built.transition.rollout[c.name].preflight
+                    else None
+                ),
             }
-            for c in cfg.clusters
+            for i, c in enumerate(cfg.clusters)
         },
     )
     pulumi.export("externalPeerings", external_peerings_output(cfg, built))

@@ -78,6 +78,9 @@ class ChartCapabilities:
     version: ChartVersion
     kvstoremesh_toggle: bool
     """`clustermesh.apiserver.kvstoremesh.enabled` exists (1.16-1.18). From 1.19 KVStoreMesh always runs."""
+    kvstoremesh_toggle_deprecated: bool
+    """1.18 deprecates `kvstoremesh.enabled` (values.yaml: "deprecated - KVStoreMesh will always be enabled
+    once the option is removed"; default true): sent only to turn KVStoreMesh off."""
     kvstore_identity_with_apiserver: bool
     """Chart accepts `useAPIServer=true` + `identityAllocationMode=kvstore` if KVStoreMesh runs (1.18+)."""
 
@@ -95,6 +98,7 @@ def capabilities(version: str) -> ChartCapabilities:
     return ChartCapabilities(
         version=parsed,
         kvstoremesh_toggle=line < (1, 19),
+        kvstoremesh_toggle_deprecated=line == (1, 18),
         kvstore_identity_with_apiserver=line >= (1, 18),
     )
 
@@ -107,17 +111,25 @@ def adapt_values(values: Mapping[str, Any], version: str) -> dict[str, Any]:
     """
     caps = capabilities(version)
     adapted = copy.deepcopy(dict(values))
-    if not caps.kvstoremesh_toggle:
-        apiserver = adapted.get("clustermesh", {}).get("apiserver", {})
-        kvstoremesh = apiserver.get("kvstoremesh")
-        if isinstance(kvstoremesh, dict) and "enabled" in kvstoremesh:
-            if kvstoremesh["enabled"] is not True:
-                raise ValueError(
-                    f"Cilium chart {caps.version} always runs KVStoreMesh with the clustermesh-apiserver; "
-                    "kvstoremesh=False is only possible on charts 1.16-1.18"
-                )
-            # The option was removed in 1.19; leaving it would be dead configuration.
-            del kvstoremesh["enabled"]
-            if not kvstoremesh:
-                del apiserver["kvstoremesh"]
+    apiserver = adapted.get("clustermesh", {}).get("apiserver", {})
+    kvstoremesh = apiserver.get("kvstoremesh")
+    if (
+        caps.kvstoremesh_toggle_deprecated
+        and isinstance(kvstoremesh, dict)
+        and kvstoremesh.get("enabled") is True
+    ):
+        # 1.18: true is the default of a deprecated option; send it only when it changes something.
+        del kvstoremesh["enabled"]
+        if not kvstoremesh:
+            del apiserver["kvstoremesh"]
+    if not caps.kvstoremesh_toggle and isinstance(kvstoremesh, dict) and "enabled" in kvstoremesh:
+        if kvstoremesh["enabled"] is not True:
+            raise ValueError(
+                f"Cilium chart {caps.version} always runs KVStoreMesh with the clustermesh-apiserver; "
+                "kvstoremesh=False is only possible on charts 1.16-1.18"
+            )
+        # The option was removed in 1.19; leaving it would be dead configuration.
+        del kvstoremesh["enabled"]
+        if not kvstoremesh:
+            del apiserver["kvstoremesh"]
     return adapted

@@ -107,6 +107,7 @@ class CiliumClusterSpec:
     `external_etcd_endpoints`: kvstore mode against an external etcd (not combinable with `mesh`).
     `mtu`: optional device MTU override (None = Cilium auto-detects; set 1500 when nodes of the
     mesh talk over inter-region VPC peering, which carries at most 1500-byte frames).
+    `upgrade_compatibility`: the chart's `upgradeCompatibility` (e.g. ``"1.16"``), None = not set.
     """
 
     name: str
@@ -121,6 +122,7 @@ class CiliumClusterSpec:
     wireguard: bool = False
     external_etcd_endpoints: tuple[str, ...] = ()
     mtu: int | None = None
+    upgrade_compatibility: str | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "external_etcd_endpoints", tuple(self.external_etcd_endpoints))
@@ -152,6 +154,10 @@ def build_values(spec: CiliumClusterSpec) -> dict[str, Any]:
         "operator": {"replicas": operator_replicas(spec.node_count)},
         "identityAllocationMode": "crd",
     }
+    if spec.upgrade_compatibility is not None:
+        # Keeps the defaults of the minor first installed (upgrade guide: "set to the initial Cilium
+        # version which was installed in this cluster"); see mesh/logic/transitions.py.
+        values["upgradeCompatibility"] = spec.upgrade_compatibility
     if spec.mtu is not None:
         values["MTU"] = spec.mtu
     if spec.wireguard:
@@ -170,6 +176,23 @@ def build_values(spec: CiliumClusterSpec) -> dict[str, Any]:
     if spec.mesh is not None:
         values["clustermesh"] = _clustermesh_values(spec.mesh)
     return adapt_values(values, spec.chart_version)
+
+
+def preflight_values(api_endpoint: str) -> dict[str, Any]:
+    """Values of the pre-flight release that runs before an upgrade (Documentation/operations/upgrade.rst,
+    "Running pre-flight check (Required)", kube-proxy-free variant): only the pre-flight DaemonSet (pulls the
+    new image on every node) and Deployment (validates CiliumNetworkPolicies); no agent, no operator. The
+    API host/port are needed because kube-proxy is gone. Checked on charts 1.16.3-1.19.5: renders only
+    ``cilium-pre-flight*`` objects, so it never collides with the ``cilium`` release.
+    """
+    host, port = api_server_host_port(api_endpoint)
+    return {
+        "preflight": {"enabled": True},
+        "agent": False,
+        "operator": {"enabled": False},
+        "k8sServiceHost": host,
+        "k8sServicePort": port,
+    }
 
 
 def operator_replicas(node_count: int) -> int:

@@ -168,8 +168,20 @@ class ClustermeshConfig(_Model):
     node_port: int = Field(32380, ge=30000, le=32767)
 
 
+class RolloutConfig(_Model):
+    """How an upgrade (or a change to every cluster's values) rolls across the mesh.
+
+    ``canary``: the cluster that goes first, alone (default: the first cluster in ``clusters``).
+    ``maxParallel``: after the canary, at most this many clusters at a time (default: all at once).
+    """
+
+    canary: str | None = None
+    max_parallel: int | None = Field(None, ge=1)
+
+
 class CiliumConfig(_Model):
-    """Cilium release settings. Defaults: pod mask /24 per node, WireGuard off, no external etcd."""
+    """Cilium release settings. Defaults: pod mask /24 per node, WireGuard off, no external etcd, upgrades
+    canary-first (``rollout``)."""
 
     version: str = Field(pattern=r"^\d+\.\d+\.\d+$")
     pod_cidr_mask_size: int = Field(24, ge=16, le=28)
@@ -178,6 +190,7 @@ class CiliumConfig(_Model):
     etcd_endpoints: tuple[str, ...] = ()
     repository: str = "https://helm.cilium.io/"
     timeout_seconds: int = Field(900, ge=60)
+    rollout: RolloutConfig = RolloutConfig()
 
     @property
     def minor(self) -> str:
@@ -516,6 +529,13 @@ def _cross_checks(
                 problems.append(
                     f"clusters[{i}].id: {c.id} exceeds cilium.clustermesh.maxConnectedClusters {limit}"
                 )
+        canary = cilium.rollout.canary
+        names = [c.name for _, c in clusters if c.name is not None]
+        if canary is not None and names and canary not in names:
+            problems.append(
+                f"cilium.rollout.canary: {canary} is not a cluster of this stack "
+                f"(clusters: {', '.join(names)})"
+            )
         if cilium.etcd_endpoints and mesh.enabled:
             problems.append(
                 "cilium.etcdEndpoints: an external etcd kvstore (identityAllocationMode=kvstore) cannot be "

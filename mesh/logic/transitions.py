@@ -30,6 +30,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
+from mesh.logic.chart_index import latest_patch
+
 _RELEASE_RE = re.compile(r"^v?(\d+)\.(\d+)\.(\d+)$")
 
 RolloutKind = Literal["new", "upgrade", "change", "steady"]
@@ -45,16 +47,6 @@ def minor_of(version: str) -> str | None:
     """``"1.16.19"`` -> ``"1.16"``."""
     parsed = parse_release(version)
     return None if parsed is None else f"{parsed[0]}.{parsed[1]}"
-
-
-def latest_patch(published: Sequence[str], line: str) -> str | None:
-    """The highest released (not pre-release) version of ``line`` (e.g. ``"1.16"``) in ``published``."""
-    best: tuple[int, int, int] | None = None
-    for version in published:
-        parsed = parse_release(version)
-        if parsed is not None and f"{parsed[0]}.{parsed[1]}" == line and (best is None or parsed > best):
-            best = parsed
-    return None if best is None else ".".join(map(str, best))
 
 
 @dataclass(frozen=True)

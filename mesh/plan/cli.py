@@ -1,6 +1,6 @@
 """The offline plan of a stack.
 
-``python -m mesh.plan STACK [--json PATH] [--show-secrets] [--render-dir DIR]
+``python -m mesh.plan STACK [--json PATH] [--show-secrets] [--render-dir DIR] [--deployed PATH]
 [--compare BASE_PLAN [--compare-render-dir BASE_DIR]]``
 
 Reads ``Pulumi.yaml`` and ``Pulumi.STACK.yaml``, validates the config, evaluates the real ``__main__.py``
@@ -14,8 +14,12 @@ would create. ``--json`` writes the machine-readable contract::
 the user cache, else the release's repository or ``$CILIUM_CHART_REPO``, verified against
 ``cilium-charts.lock``).
 
-Exit codes: 0 planned, 2 invalid config or a chart that cannot be had (every problem on stderr, no
-traceback).
+``--deployed PATH`` plans against what is deployed: the outputs as ``pulumi stack output --json
+--show-secrets`` prints them, or an earlier plan JSON (its ``outputs``). Without it the plan is a first
+install. Unsafe transitions (mesh/logic/transitions.py) are refused before anything is evaluated.
+
+Exit codes: 0 planned, 2 invalid config, a refused transition or a chart that cannot be had (every problem
+on stderr, no traceback).
 """
 
 from __future__ import annotations
@@ -32,10 +36,14 @@ from typing import Any, NamedTuple
 
 import yaml
 
+from mesh.chart_versions import published_versions
 from mesh.charts.fetch import ChartError, ChartSources
 from mesh.logic.chart_index import ChartIndexError, parse_index
 from mesh.logic.config import KEYS, NAMESPACE, ConfigError, StackConfig, parse_stack_config
+from mesh.logic.deployed_state import DeployedStateError, parse_deployed, stack_outputs
+from mesh.logic.desired_state import desired_state
 from mesh.logic.stack_file import installed_provider_keys, load_yaml, parse_stack_document
+from mesh.logic.transitions import TransitionPlan, plan_transition
 from mesh.plan.compare import compare, load_plan, render_text
 from mesh.plan.harness import ProgramRun, Registration, reveal, run_program, to_json
 from mesh.plan.placeholders import PLACEHOLDER, PlanMocks
@@ -139,7 +147,42 @@ def _as_config_string(value: Any) -> str:
     return value if isinstance(value, str) else json.dumps(value)
 
 
-def evaluate(stack: str, project_dir: Path = ROOT) -> tuple[StackConfig, ProgramRun]:
+class TransitionRefused(ConfigError):
+    """The config asks for a change the deployed mesh must not get; ``problems`` names each one."""
+
+    def __init__(self, problems: Sequence[str]) -> None:
+        super().__init__(problems)
+        self.args = ("refused, nothing was changed:\n" + "\n".join(f"  - {p}" for p in problems),)
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+
+def transition_for(cfg: StackConfig, deployed: Mapping[str, Any] | None) -> TransitionPlan:
+    """The transition from the ``deployed`` outputs (None = nothing deployed) to ``cfg``, the same rules
+    the program applies. Raises :class:`TransitionRefused` or :class:`ConfigError` (unreadable outputs)."""
+    try:
+        current = parse_deployed(deployed or {})
+    except DeployedStateError as err:
+        raise ConfigError([f"--deployed: {p}" for p in err.problems]) from None
+    plan = plan_transition(current, desired_state(cfg), published_versions())
+    if plan.refusals:
+        raise TransitionRefused(plan.refusals)
+    return plan
+
+
+def read_deployed(path: Path) -> dict[str, Any]:
+    """The outputs in ``path`` (``pulumi stack output --json --show-secrets`` or a plan JSON)."""
+    try:
+        document = json.loads(path.read_text())
+        return dict(stack_outputs(document))
+    except (OSError, ValueError) as err:
+        raise ConfigError([f"--deployed {path}: {err}"]) from None
+
+
+def evaluate(
+    stack: str, project_dir: Path = ROOT, *, deployed: Mapping[str, Any] | None = None
+) -> tuple[StackConfig, ProgramRun]:
     """Validate the stack's config, then run ``__main__.py`` under mocks. Raises :class:`ConfigError`."""
     files = read_stack(stack, project_dir)
     published = published_chart_versions()
@@ -150,6 +193,7 @@ def evaluate(stack: str, project_dir: Path = ROOT) -> tuple[StackConfig, Program
         project_dir=project_dir,
         secret_keys=files.secret_keys,
         published_versions=published,
+        deployed=deployed,
     )
     notes = list(files.warnings)
     if published is None:
@@ -169,10 +213,17 @@ def evaluate_config(
     project_dir: Path = ROOT,
     secret_keys: Sequence[str] = (),
     published_versions: Collection[str] | None = None,
+    deployed: Mapping[str, Any] | None = None,
 ) -> tuple[StackConfig, ProgramRun]:
     """:func:`evaluate` for a config given as data (full keys, decoded YAML values). Kubernetes versions
-    are checked against what EKS offers today; ``published_versions`` as in :func:`validate`."""
+    are checked against what EKS offers today; ``published_versions`` as in :func:`validate`.
+
+    ``deployed``: the stack's current outputs, served to the program's StackReference to itself (with a
+    self-managed backend the organization is ``organization``). Refused transitions raise
+    :class:`TransitionRefused` before the program runs.
+    """
     cfg = validate(project, stack, config, today=date.today(), published_versions=published_versions)
+    transition_for(cfg, deployed)
     run = run_program(
         project_dir / "__main__.py",
         project=project,
@@ -181,6 +232,7 @@ def evaluate_config(
         secret_keys=list(secret_keys),
         mocks=PlanMocks(cfg.region),
         project_dir=project_dir,
+        stack_outputs={f"organization/{project}/{stack}": dict(deployed or {})},
     )
     return cfg, run
 
@@ -207,6 +259,7 @@ def plan_document(run: ProgramRun, *, show_secrets: bool = False) -> dict[str, A
         "resources": [resource_json(r, show_secrets=show_secrets) for r in run.registrations],
         "outputs": to_json(run.outputs, show_secrets=show_secrets),
         "warnings": list(run.warnings),
+        "notes": list(run.infos),
     }
 
 
@@ -260,8 +313,38 @@ def _cluster_of(reg: Registration, by_urn: Mapping[str, Registration], types: Se
     return "?"
 
 
-def summary(cfg: StackConfig, run: ProgramRun) -> str:
-    """A reviewer's view: clusters, subnets, peerings, security rules, Cilium values, counts."""
+def transition_lines(transition: TransitionPlan, *, deployed_given: bool) -> list[str]:
+    """The "Upgrade and rollout" section: what changes per cluster, in which order, and the notes."""
+    out = ["Upgrade and rollout (mesh/logic/transitions.py)"]
+    if not deployed_given:
+        out.append("  deployed state: none given (--deployed PATH): planned as a first install")
+    for r in transition.rollout.values():
+        change = (
+            f"{r.deployed_version} -> {r.desired_version}"
+            if r.deployed_version and r.deployed_version != r.desired_version
+            else r.desired_version
+        )
+        extra = [
+            "canary (goes first)" if r.name == transition.canary else "",
+            f"waits for {', '.join(r.wait_for)}" if r.wait_for else "",
+            "pre-flight release cilium-preflight first" if r.preflight else "",
+            f"upgradeCompatibility={r.upgrade_compatibility}" if r.upgrade_compatibility else "",
+        ]
+        out.append(f"  {r.name}: {r.kind} {change}" + "".join(f"; {e}" for e in extra if e))
+    out += [f"  note: {n}" for n in transition.notes]
+    out += [f"  warning: {w}" for w in transition.warnings]
+    return out
+
+
+def summary(
+    cfg: StackConfig,
+    run: ProgramRun,
+    transition: TransitionPlan | None = None,
+    *,
+    deployed_given: bool = False,
+) -> str:
+    """A reviewer's view: clusters, subnets, peerings, security rules, Cilium values, counts, and (with
+    ``transition``) the upgrade and rollout section."""
     by_urn = {r.urn: r for r in run.registrations}
     out: list[str] = []
     w = out.append
@@ -351,6 +434,9 @@ def summary(cfg: StackConfig, run: ProgramRun) -> str:
                 w(f"      {key} = {json.dumps(value)}")
         for peer in _get(values, "clustermesh.config.clusters") or []:
             w(f"      mesh peer {peer.get('name')} -> {peer.get('address')}:{peer.get('port')}")
+    if transition is not None:
+        w("")
+        out.extend(transition_lines(transition, deployed_given=deployed_given))
     w("")
     w("Resources by type")
     counts = Counter(r.type for r in run.registrations)
@@ -431,6 +517,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--render-dir", type=Path, metavar="DIR", help="write each cluster's rendered Cilium manifests here"
     )
     parser.add_argument(
+        "--deployed",
+        type=Path,
+        metavar="PATH",
+        help="plan against these outputs (`pulumi stack output --json --show-secrets`, or a plan JSON)",
+    )
+    parser.add_argument(
         "--compare",
         type=Path,
         metavar="BASE_PLAN",
@@ -452,11 +544,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error("--compare-render-dir needs --compare BASE_PLAN and --render-dir DIR")
     try:
         base = load_plan(args.compare) if args.compare else None
-        cfg, run = evaluate(args.stack, ROOT)
+        deployed = read_deployed(args.deployed) if args.deployed else None
+        cfg, run = evaluate(args.stack, ROOT, deployed=deployed)
     except (ConfigError, ValueError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
-    print(summary(cfg, run))
+    print(summary(cfg, run, transition_for(cfg, deployed), deployed_given=deployed is not None))
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(plan_document(run, show_secrets=args.show_secrets), indent=2) + "\n")

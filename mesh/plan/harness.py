@@ -37,6 +37,7 @@ OUTPUT_VALUE_SIG = "d0e6a833031e9bbcd3f4e8bde6ca49a4"
 ASSET_SIG = "c44067f5952c0a294b673a41bacd8c17"
 ARCHIVE_SIG = "0def7320c3a5731c473e5ecbe6d01bc7"
 UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
+STACK_REFERENCE_TYPE = "pulumi:pulumi:StackReference"
 
 
 @dataclass(frozen=True)
@@ -186,11 +187,19 @@ class ResourceMocks:
 class PlanMonitor(pulumi_mocks.MockMonitor):
     """A thread-safe mock monitor that never touches an event loop (see module docstring)."""
 
-    def __init__(self, mocks: ResourceMocks, project: str, stack: str) -> None:
+    def __init__(
+        self,
+        mocks: ResourceMocks,
+        project: str,
+        stack: str,
+        stack_outputs: Mapping[str, Mapping[str, Any]] | None = None,
+    ) -> None:
         super().__init__(_NoMocks())
         self.plan_mocks = mocks
         self.project = project
         self.stack = stack
+        self.stack_outputs = dict(stack_outputs or {})
+        self.reads: list[tuple[str, str]] = []
         self.registrations: dict[str, Registration] = {}
         self.outputs: dict[str, dict[str, Any]] = {}
         self.root_urn = ""
@@ -252,7 +261,17 @@ class PlanMonitor(pulumi_mocks.MockMonitor):
         return super().RegisterResourceOutputs(request)
 
     def ReadResource(self, request: Any) -> Any:
-        raise NotImplementedError(f"the plan does not read existing resources ({request.type})")
+        if request.type != STACK_REFERENCE_TYPE:
+            raise NotImplementedError(f"the plan does not read existing resources ({request.type})")
+        # Like the engine's builtin provider (builtins.go readStackReference): the named stack's outputs,
+        # an empty map for a stack that has none yet.
+        urn = self.make_urn(request.parent, request.type, request.name)
+        name = request.id
+        outputs = self.stack_outputs.get(name, {})
+        with self._lock:
+            self.reads.append((request.type, name))
+        state = {"name": name, "outputs": dict(outputs), "secretOutputNames": []}
+        return resource_pb2.ReadResourceResponse(urn=urn, properties=encode_struct(state))
 
     def Invoke(self, request: Any) -> Any:
         args = reveal(decode_struct(request.args))
@@ -312,6 +331,8 @@ class ProgramRun:
     registrations: list[Registration]
     outputs: dict[str, Any]
     warnings: list[str]
+    infos: list[str] = field(default_factory=list)
+    """``pulumi.log.info`` messages (the program's transition notes)."""
 
     def by_type(self, type_: str) -> list[Registration]:
         return [r for r in self.registrations if r.type == type_]
@@ -357,12 +378,15 @@ class ProgramRun:
 class _WarningLog:
     def __init__(self) -> None:
         self.messages: list[str] = []
+        self.infos: list[str] = []
 
     def Log(self, request: Any) -> None:
         from pulumi.runtime.proto import engine_pb2
 
         if request.severity in (engine_pb2.WARNING, engine_pb2.ERROR):
             self.messages.append(request.message)
+        elif request.severity == engine_pb2.INFO:
+            self.infos.append(request.message)
 
 
 _RUN_LOCK = threading.Lock()
@@ -389,14 +413,16 @@ def run_program(
     mocks: ResourceMocks,
     project_dir: Path | None = None,
     secret_keys: list[str] | None = None,
+    stack_outputs: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> ProgramRun:
     """Evaluate ``program`` (a ``__main__.py`` path or a callable) offline and return its graph.
 
     ``config`` maps full keys (``cilium-mesh:clusters``) to strings, as the Pulumi CLI passes them.
-    Runs are serialized: Pulumi's runtime state is process-global.
+    ``stack_outputs`` answers StackReferences: fully qualified stack name -> that stack's outputs (a stack
+    not listed has none). Runs are serialized: Pulumi's runtime state is process-global.
     """
     with _RUN_LOCK:
-        monitor = PlanMonitor(mocks, project, stack)
+        monitor = PlanMonitor(mocks, project, stack, stack_outputs)
         engine = _WarningLog()
         pulumi_settings.reset_options(project=project, stack=stack, preview=True)
         settings = pulumi_mocks.MockSettings(
@@ -447,6 +473,7 @@ def run_program(
             registrations=sorted(monitor.registrations.values(), key=lambda r: r.urn),
             outputs=outputs,
             warnings=engine.messages,
+            infos=engine.infos,
         )
 
 
