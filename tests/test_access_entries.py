@@ -15,7 +15,7 @@ import yaml
 
 from mesh.logic.access_entries import entry_key, partition_for_region, policy_arn, principal_problem
 from mesh.logic.config import ConfigError, parse_stack_config
-from mesh.plan.cli import evaluate_config
+from mesh.plan.cli import evaluate_config, summary
 from mesh.plan.harness import ProgramRun
 from mesh.plan.synthetic import synthetic_config
 
@@ -268,3 +268,13 @@ def test_cli_exits_2_naming_every_bad_access_key(tmp_path: Path) -> None:
         "nodeGroup.maxPods: 300 exceeds the 252 pod addresses",
     ):
         assert key in proc.stderr, (key, proc.stderr)
+
+
+def test_plan_summary_lists_the_entries() -> None:
+    config = synthetic_config(2)
+    config["cilium-mesh:eks"] = {"accessEntries": ENTRIES}
+    cfg, run = evaluate_config("cilium-mesh", "entries2", config)
+    text = summary(cfg, run)
+    assert f"  {PREVIEW}: policies AmazonEKSAdminViewPolicy; groups -" in text
+    alice = f"  {ALICE}: policies AmazonEKSClusterAdminPolicy, AmazonEKSViewPolicy; groups platform-oncall"
+    assert alice in text

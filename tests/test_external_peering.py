@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from mesh.logic.config import ConfigError, parse_stack_config
-from mesh.plan.cli import evaluate_config
+from mesh.plan.cli import evaluate_config, summary
 from mesh.plan.harness import ProgramRun, Registration
 from mesh.plan.placeholders import ACCOUNT_ID
 from mesh.plan.synthetic import synthetic_config
@@ -250,3 +250,21 @@ def test_one_broken_peering_does_not_hide_the_others_overlaps() -> None:
         "network.externalPeerings[0].vpcId: 'vpc-nope' is not a VPC id (vpc- and 8 or 17 hex digits)",
         "network.externalPeerings[1].cidr: 10.1.0.0/16 overlaps clusters[1].vpcCidr 10.1.0.0/16",
     ]
+
+
+def test_plan_summary_lists_external_peerings_apart_from_the_mesh_pairs() -> None:
+    config = synthetic_config(2)
+    config["cilium-mesh:network"] = {"externalPeerings": EXTERNAL}
+    cfg, run = evaluate_config("cilium-mesh", "peered2", config)
+    text = summary(cfg, run)
+    mesh_section = text.split("VPC peerings", 1)[1].split("\n\n", 1)[0].splitlines()[1:]
+    assert [line.split(":", 1)[0] for line in mesh_section] == ["  mesh-01 -> mesh-02"]
+    assert (
+        "  mesh-01--ext-runners: vpc-1234abcd 172.31.0.0/16 (account 111122223333, region us-east-1), "
+        "3 routes there, 0 back, the owner accepts"
+    ) in text
+    assert (
+        "  mesh-02--ext-vpn: vpc-0a1b2c3d4e5f67890 10.250.0.0/16 (account this, region us-east-1), "
+        "3 routes there, 2 back, accepted by this stack"
+    ) in text
+    assert "  mesh-02--ext-west: vpc-3234abcd 172.29.0.0/16 (account this, region us-west-2)" in text

@@ -51,6 +51,8 @@ from mesh.plan.steps import after_text, cluster_rank, owner_and_step
 
 ROOT = Path(__file__).resolve().parents[2]
 RELEASE_TYPE = "kubernetes:helm.sh/v3:Release"
+PEERING_TYPE = "aws:ec2/vpcPeeringConnection:VpcPeeringConnection"
+EXTERNAL_PEERING_TYPE = "cilium-mesh:network:ExternalPeering"
 SECRET_TEXT = "[secret]"
 
 
@@ -380,7 +382,10 @@ def summary(
     w("VPC peerings, requester -> accepter (routes to the peer CIDR in every route table of both VPCs)")
     routes = [r for r in run.by_type("aws:ec2/route:Route") if r.inputs.get("vpcPeeringConnectionId")]
     peerings = []
-    for p in run.by_type("aws:ec2/vpcPeeringConnection:VpcPeeringConnection"):
+    external = [p for p in run.by_type(PEERING_TYPE) if by_urn[p.parent].type == EXTERNAL_PEERING_TYPE]
+    for p in run.by_type(PEERING_TYPE):
+        if p in external:
+            continue
         # Direction from the graph: vpcId is the requester's VPC, peerVpcId the accepter's.
         sides = []
         for prop in ("vpcId", "peerVpcId"):
@@ -400,8 +405,32 @@ def summary(
             f"{cidrs.get(accepter)} in {requester}, {mine.get(cidrs.get(requester), 0)} routes -> "
             f"{cidrs.get(requester)} in {accepter}"
         )
+    if external:
+        w("")
+        w("External peerings, mesh VPC -> existing VPC (routes to its CIDR in every route table of the VPC)")
+        for p in sorted(external, key=lambda p: (cluster_rank(p, by_urn, names), p.name)):
+            i = p.inputs
+            mine = [r for r in routes if r.parent == p.parent]
+            spec = next(e for e in cfg.network.external_peerings if p.name.endswith(f"--ext-{e.name}"))
+            back = sum(1 for r in mine if r.inputs.get("destinationCidrBlock") != spec.cidr)
+            accept = {True: "accepted by this stack", False: "the owner accepts"}.get(
+                i.get("autoAccept"), "accept decided at deploy time"
+            )
+            w(
+                f"  {p.name}: {i.get('peerVpcId')} {spec.cidr} (account {i.get('peerOwnerId') or 'this'}, "
+                f"region {i.get('peerRegion') or cfg.region}), {len(mine) - back} routes there, {back} back, "
+                f"{accept}"
+            )
+    entries = next(iter(run.by_type("eks:index:Cluster")), None)
+    if entries is not None and entries.inputs.get("accessEntries"):
+        w("")
+        w("EKS access entries (on every cluster, policies cluster-scoped; the creator is admin implicitly)")
+        for _key, entry in sorted(entries.inputs["accessEntries"].items()):
+            policies = ", ".join(sorted(entry.get("accessPolicies") or {})) or "-"
+            groups = ", ".join(entry.get("kubernetesGroups") or ()) or "-"
+            w(f"  {entry.get('principalArn')}: policies {policies}; groups {groups}")
     w("")
-    w("Security rules on the EKS cluster security group (mesh datapath, peers only)")
+    w("Security rules on the EKS cluster security group (mesh datapath from peers, tcp/443 for API access)")
     peer_of = {cidr: n for n, cidr in cidrs.items()}
     rules = run.by_type("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule")
 
