@@ -18,8 +18,8 @@ from mesh.charts.fetch import ChartSources, ChartUnavailable, load_index, resolv
 
 SKIP_PREFIX = "Cilium chart archive unavailable"
 HOW_TO_FIX = (
-    "run `make charts` with the chart repository reachable (or CILIUM_CHART_REPO set to a mirror), "
-    "or set CILIUM_CHARTS_DIR to a directory holding the archives (e.g. ../shared/charts)"
+    "run `make charts CHARTS_ARGS=--locked` with the chart repository reachable (or CILIUM_CHART_REPO set "
+    "to a mirror), or set CILIUM_CHARTS_DIR to a directory holding the archives (e.g. ../shared/charts)"
 )
 
 
