@@ -306,7 +306,11 @@ def test_ci_fetches_every_locked_chart_into_the_cache_the_tests_read() -> None:
 
 def test_make_charts_runs_the_fetcher() -> None:
     dry = subprocess.run(
-        ["make", "-n", "charts", "CHARTS_ARGS=--locked"], cwd=ROOT, capture_output=True, text=True, check=True
+        ["make", "--no-print-directory", "-n", "charts", "CHARTS_ARGS=--locked"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
     )
     assert dry.stdout.strip().splitlines()[-1] == "venv/bin/python -m mesh.charts fetch --locked"
 
