@@ -71,32 +71,6 @@ def test_coredns_is_rolled_after_the_release(stack: tuple[StackConfig, ProgramRu
         assert coredns.options.get("retainOnDelete") is True
 
 
-def test_mesh_endpoints_come_before_every_release_that_names_them(
-    stack: tuple[StackConfig, ProgramRun],
-) -> None:
-    cfg, run = stack
-    services = {
-        owned_by(run, s, "cilium-mesh:mesh:MeshEndpoint"): s
-        for s in run.by_type(SERVICE)
-        if s.inputs["metadata"]["name"] == "clustermesh-apiserver-lb"
-    }
-    assert set(services) == {c.name for c in cfg.clusters}
-    hostnames = {
-        n: s.outputs["status"]["loadBalancer"]["ingress"][0]["hostname"] for n, s in services.items()
-    }
-    for c in cfg.clusters:
-        (release,) = of_cluster(run, RELEASE, c.name, "cilium-mesh:mesh:CiliumRelease")
-        values = release.inputs["values"]
-        peers = {p["name"]: (p["address"], p["port"]) for p in values["clustermesh"]["config"]["clusters"]}
-        assert peers == {p.name: (hostnames[p.name], 2379) for p in cfg.clusters if p.name != c.name}
-        assert values["clustermesh"]["apiserver"]["tls"]["server"]["extraDnsNames"] == [hostnames[c.name]]
-        for name in [c.name, *peers]:
-            assert services[name].urn in release.property_dependencies["values"]
-        # No cycle: a release never feeds a mesh endpoint.
-        for service in services.values():
-            assert not run.depends_on(service, release)
-
-
 def test_mesh_load_balancer_is_internal_and_only_peers_may_connect(
     stack: tuple[StackConfig, ProgramRun],
 ) -> None:

@@ -22,6 +22,10 @@ RELEASE = "kubernetes:helm.sh/v3:Release"
 NODE_GROUP = "eks:index:ManagedNodeGroup"
 EKS = "eks:index:Cluster"
 K8S_PROVIDER = "pulumi:providers:kubernetes"
+SERVICE = "kubernetes:core/v1:Service"
+ZONE = "aws:route53/zone:Zone"
+RECORD = "aws:route53/record:Record"
+MESH = "cilium-mesh:index:Mesh"
 
 
 @pytest.fixture(scope="module")
@@ -141,3 +145,117 @@ def test_eks_provider_and_release_inputs_ignore_the_aws_profile(monkeypatch: pyt
     for reg in laptop.by_type(EKS):
         # pulumi-eks fills an unset providerCredentialOpts from AWS_PROFILE / aws:profile; empty pins it.
         assert reg.inputs["providerCredentialOpts"] == {}
+
+
+# --- 2. mesh addresses: no cross-cluster waits ---------------------------------------------------------
+
+
+def test_each_cluster_publishes_its_own_nlb_in_a_zone_of_every_mesh_vpc(
+    stack: tuple[StackConfig, ProgramRun],
+) -> None:
+    cfg, run = stack
+    domain = cfg.cilium.clustermesh.domain
+    (zone,) = run.by_type(ZONE)
+    assert zone.inputs["name"] == domain == "mesh.cilium.io"
+    assert cluster_of(run, zone) is None and zone.parent.endswith(f"{MESH}::mesh")
+    vpc_ids = {v.id for v in run.by_type("aws:ec2/vpc:Vpc")}
+    assert len(vpc_ids) == len(cfg.clusters)
+    # Private (VPCs inline), every VPC, and one association style only.
+    assert sorted(v["vpcId"] for v in zone.inputs["vpcs"]) == sorted(vpc_ids)
+    assert run.by_type("aws:route53/zoneAssociation:ZoneAssociation") == []
+    services = {
+        cluster_of(run, s): s for s in run.by_type(SERVICE) if s.inputs["spec"]["type"] == "LoadBalancer"
+    }
+    assert set(services) == {c.name for c in cfg.clusters}
+    for c in cfg.clusters:
+        record = one(run, RECORD, c.name)
+        own = services[c.name]
+        assert record.inputs["name"] == f"{c.name}.{domain}"
+        assert record.inputs["type"] == "CNAME" and record.inputs["ttl"] == 60
+        assert record.inputs["records"] == [own.outputs["status"]["loadBalancer"]["ingress"][0]["hostname"]]
+        assert record.inputs["zoneId"] == zone.outputs["zoneId"]
+        assert record.property_dependencies["records"] == [own.urn]
+        # It follows its own Service; of other clusters it waits only for their VPCs (through the zone).
+        by_urn = {r.urn: r for r in run.registrations}
+        foreign = {
+            by_urn[u].type for u in waits_for(run, record) if cluster_of(run, by_urn[u]) not in (None, c.name)
+        }
+        assert foreign == {"aws:ec2/vpc:Vpc"}
+
+
+def test_releases_dial_peers_by_mesh_name_and_wait_for_no_other_cluster(
+    stack: tuple[StackConfig, ProgramRun],
+) -> None:
+    cfg, run = stack
+    domain, port = cfg.cilium.clustermesh.domain, cfg.cilium.clustermesh.port
+    route53_or_lb = {r.urn for r in run.registrations if r.type in (ZONE, RECORD, SERVICE)}
+    for c in cfg.clusters:
+        release = one(run, RELEASE, c.name)
+        mesh = release.inputs["values"]["clustermesh"]
+        assert mesh["config"]["domain"] == domain
+        assert {(p["name"], p["address"], p["port"]) for p in mesh["config"]["clusters"]} == {
+            (p.name, f"{p.name}.{domain}", port) for p in cfg.clusters if p.name != c.name
+        }
+        assert mesh["apiserver"]["tls"]["server"]["extraDnsNames"] == [f"{c.name}.{domain}"]
+        waited = waits_for(run, release)
+        assert clusters_of(run, waited) == {c.name}
+        # Not even its own load balancer or record: the release never waits for an NLB.
+        assert not waited & route53_or_lb
+
+
+def test_a_custom_mesh_domain_names_the_zone_records_and_values() -> None:
+    config = synthetic_config(2)
+    config["cilium-mesh:cilium"] = {"version": "1.16.3", "clustermesh": {"domain": "mesh.corp.internal"}}
+    cfg, run = evaluate_config("cilium-mesh", "custom-domain", config)
+    (zone,) = run.by_type(ZONE)
+    assert zone.inputs["name"] == "mesh.corp.internal"
+    names = {c.name for c in cfg.clusters}
+    assert {r.inputs["name"] for r in run.by_type(RECORD)} == {f"{n}.mesh.corp.internal" for n in names}
+    for c in cfg.clusters:
+        server = one(run, RELEASE, c.name).inputs["values"]["clustermesh"]["apiserver"]["tls"]["server"]
+        assert server == {"extraDnsNames": [f"{c.name}.mesh.corp.internal"]}
+
+
+def test_no_zone_or_record_without_a_mesh() -> None:
+    _, run = evaluate_config("cilium-mesh", "solo", synthetic_config(1))
+    assert run.by_type(ZONE) == [] and run.by_type(RECORD) == []
+
+
+# --- 10. outputs for other stacks ----------------------------------------------------------------------
+
+
+def test_outputs_give_other_stacks_each_clusters_network_identity_and_mesh_address(
+    stack: tuple[StackConfig, ProgramRun],
+) -> None:
+    cfg, run = stack
+    domain, port = cfg.cilium.clustermesh.domain, cfg.cilium.clustermesh.port
+    clusters = run.outputs["clusters"]
+    for c in cfg.clusters:
+        out = clusters[c.name]
+        vpc = one(run, "aws:ec2/vpc:Vpc", c.name)
+        subnets = [s for s in run.by_type("aws:ec2/subnet:Subnet") if cluster_of(run, s) == c.name]
+        private = [s.id for s in subnets if "kubernetes.io/role/internal-elb" in s.inputs["tags"]]
+        eks, node_group = one(run, EKS, c.name), one(run, NODE_GROUP, c.name)
+        role = one(run, "aws:iam/role:Role", c.name)
+        assert out["vpcId"] == vpc.id
+        assert out["privateSubnetIds"] == private == node_group.inputs["subnetIds"]
+        assert out["clusterSecurityGroupId"] == eks.outputs["clusterSecurityGroupId"]
+        assert out["oidcProviderArn"] == eks.outputs["oidcProviderArn"]
+        assert out["oidcProviderUrl"] == eks.outputs["oidcProviderUrl"]
+        assert out["oidcProviderArn"].endswith(out["oidcProviderUrl"].removeprefix("https://"))
+        assert out["nodeRoleArn"] == role.outputs["arn"]
+        assert node_group.inputs["nodeRole"].urn == role.urn
+        assert out["meshAddress"] == f"{c.name}.{domain}:{port}"
+    (zone,) = run.by_type(ZONE)
+    assert run.outputs["mesh"] == {
+        "domain": domain,
+        "zoneId": zone.outputs["zoneId"],
+        "addresses": {c.name: f"{c.name}.{domain}:{port}" for c in cfg.clusters},
+    }
+
+
+def test_a_single_cluster_exports_no_mesh() -> None:
+    _, run = evaluate_config("cilium-mesh", "solo", synthetic_config(1))
+    assert run.outputs.get("mesh") is None
+    (out,) = run.outputs["clusters"].values()
+    assert out["meshAddress"] is None and out["vpcId"].startswith("vpc-")

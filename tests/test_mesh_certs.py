@@ -35,6 +35,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from mesh.logic.cilium_values import CiliumClusterSpec, ClusterMeshSpec, MeshPeer, SharedCa, build_values
+from mesh.logic.mesh_dns import DEFAULT_MESH_DOMAIN, mesh_address
 from mesh.plan.render import render_cilium, rendered_documents
 from tests.chart_archives import need_chart
 
@@ -252,16 +253,15 @@ def assert_can_connect(conn: Connection, server: RenderedCluster, ca: x509.Certi
 # --- the mesh ------------------------------------------------------------------------------------
 
 
-def lb_host(name: str) -> str:
-    return f"{name}-clustermesh-0123456789abcdef.elb.us-east-1.amazonaws.com"
-
-
-def render_mesh(version: str, size: int, ca: SharedCa, *, kvstoremesh: bool = True) -> list[RenderedCluster]:
+def render_mesh(
+    version: str, size: int, ca: SharedCa, *, kvstoremesh: bool = True, domain: str = DEFAULT_MESH_DOMAIN
+) -> list[RenderedCluster]:
+    """Every cluster addressed as the program does: ``<cluster>.<domain>`` (:func:`mesh_address`)."""
     names = [f"cluster-{i}" for i in range(1, size + 1)]
     clusters = []
     for index, name in enumerate(names, start=1):
         peers = tuple(
-            MeshPeer(other, other_index, lb_host(other))
+            MeshPeer(other, other_index, mesh_address(other, domain))
             for other_index, other in enumerate(names, start=1)
             if other != name
         )
@@ -273,13 +273,21 @@ def render_mesh(version: str, size: int, ca: SharedCa, *, kvstoremesh: bool = Tr
             api_endpoint=f"https://{name.upper()}.gr7.us-east-1.eks.amazonaws.com",
             chart_version=version,
             ca=ca,
-            mesh=ClusterMeshSpec(own_address=lb_host(name), peers=peers, kvstoremesh=kvstoremesh),
+            mesh=ClusterMeshSpec(
+                own_address=mesh_address(name, domain), peers=peers, kvstoremesh=kvstoremesh, domain=domain
+            ),
         )
         clusters.append(RenderedCluster(name, rendered_documents(render_cilium(build_values(spec), version))))
     return clusters
 
 
-def check_mesh(clusters: list[RenderedCluster], ca: x509.Certificate, *, kvstoremesh: bool) -> int:
+def check_mesh(
+    clusters: list[RenderedCluster],
+    ca: x509.Certificate,
+    *,
+    kvstoremesh: bool,
+    domain: str = DEFAULT_MESH_DOMAIN,
+) -> int:
     """All pairwise checks; returns the number of connections verified."""
     checked = 0
     for a in clusters:
@@ -298,7 +306,7 @@ def check_mesh(clusters: list[RenderedCluster], ca: x509.Certificate, *, kvstore
             else:
                 remote = connection(a, AGENT, "cilium-clustermesh", b.name)
             assert_can_connect(remote, b, ca, f"{a.name} -> {b.name}")
-            assert remote.host == lb_host(b.name)
+            assert remote.host == mesh_address(b.name, domain)
             checked += 1
             # The identity B's etcd sees for A must be a user B grants access to.
             user = remote.client_cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)[0].value
@@ -371,7 +379,18 @@ def test_a_missing_san_is_detected(
     clusters = shared_mesh(CHART_VERSIONS[-1], 2)
     kvstoremesh_secret = clusters[0].find("Secret", "cilium-kvstoremesh")
     config = yaml.safe_load(base64.b64decode(kvstoremesh_secret["data"]["cluster-2"]))
-    config["endpoints"] = [f"https://{lb_host('elsewhere')}:2379"]
+    config["endpoints"] = ["https://cluster-2.mesh.elsewhere.internal:2379"]
     kvstoremesh_secret["data"]["cluster-2"] = base64.b64encode(yaml.safe_dump(config).encode()).decode()
-    with pytest.raises(AssertionError, match="does not cover elsewhere-clustermesh"):
+    with pytest.raises(AssertionError, match=r"does not cover cluster-2\.mesh\.elsewhere\.internal"):
         check_mesh(clusters, ecdsa_ca[1], kvstoremesh=True)
+
+
+@pytest.mark.parametrize("version", [CHART_VERSIONS[0], CHART_VERSIONS[-1]])
+def test_a_custom_mesh_domain_is_covered_by_the_own_name(
+    version: str, ecdsa_ca: tuple[SharedCa, x509.Certificate]
+) -> None:
+    """The chart hard-codes only *.mesh.cilium.io; another domain verifies through extraDnsNames."""
+    need_chart(version)
+    domain = "mesh.corp.internal"
+    clusters = render_mesh(version, 2, ecdsa_ca[0], domain=domain)
+    assert check_mesh(clusters, ecdsa_ca[1], kvstoremesh=True, domain=domain) == 4

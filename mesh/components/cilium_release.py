@@ -1,21 +1,21 @@
 """Cilium installed (and upgraded) by a Helm release per cluster: the runbook's step 3 and the mesh.
 
-Values come from the pure :func:`mesh.cilium_values.build_values`; this module only resolves the Pulumi
-Outputs it needs (API endpoint, peers' load-balancer hostnames, the CA certificate) and keeps the CA key a
-secret at its own leaf, so ``pulumi preview`` still shows every other value change.
+Values come from the pure :func:`mesh.logic.cilium_values.build_values`; this module only resolves the
+Pulumi Outputs it needs (API endpoint, the CA certificate) and keeps the CA key a secret at its own leaf, so
+``pulumi preview`` still shows every other value change.
 """
 
 from __future__ import annotations
 
 import base64
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
 import pulumi
 import pulumi_kubernetes as k8s
 
-from mesh.logic.cilium_values import CiliumClusterSpec, ClusterMeshSpec, MeshPeer, SharedCa, build_values
+from mesh.logic.cilium_values import CiliumClusterSpec, SharedCa, build_values
 
 RELEASE_NAME = "cilium"  # cilium-cli and `cilium clustermesh status` look the release up by this name
 NAMESPACE = "kube-system"
@@ -23,56 +23,40 @@ MAX_HISTORY = 10
 
 
 @dataclass(frozen=True)
-class MeshInputs:
-    """What a cluster's mesh values need from other resources (all may be Outputs).
+class MeshCaInputs:
+    """The shared mesh CA as a release needs it (either may be an Output): the certificate is public, the
+    key stays a secret leaf of the values."""
 
-    ``peers`` maps peer name to ``(cluster id, load-balancer hostname)``.
-    """
-
-    own_address: pulumi.Input[str]
-    peers: Mapping[str, tuple[int, pulumi.Input[str]]]
-    ca_cert_pem: pulumi.Input[str]
-    ca_key_pem: pulumi.Input[str]
-    port: int = 2379
+    cert_pem: pulumi.Input[str]
+    key_pem: pulumi.Input[str]
 
 
 def values_output(
-    spec: CiliumClusterSpec, api_endpoint: pulumi.Input[str], mesh: MeshInputs | None
+    spec: CiliumClusterSpec, api_endpoint: pulumi.Input[str], ca: MeshCaInputs | None
 ) -> pulumi.Output[dict[str, Any]]:
-    """Resolve the Outputs, build the values, then put the CA key back as a secret leaf.
+    """Resolve the API endpoint and the CA, build the values, then put the CA key back as a secret leaf.
 
-    ``spec.api_endpoint`` and ``spec.mesh`` are filled in here; the rest of ``spec`` is taken as given.
+    ``spec`` is complete except ``api_endpoint`` and ``ca``: peers are addressed by their mesh DNS names
+    (:func:`mesh.logic.mesh_dns.mesh_address`), known from config, so the values wait for no load
+    balancer and no other cluster.
     """
-    if mesh is None:
+    if ca is None:
         return pulumi.Output.from_input(api_endpoint).apply(
             lambda endpoint: build_values(replace(spec, api_endpoint=endpoint))
         )
-    names = sorted(mesh.peers)
     # The certificate is public; only the key is secret, and it must not taint the whole values tree.
-    cert = pulumi.Output.unsecret(pulumi.Output.from_input(mesh.ca_cert_pem))
+    cert = pulumi.Output.unsecret(pulumi.Output.from_input(ca.cert_pem))
+    key_b64 = pulumi.Output.secret(pulumi.Output.from_input(ca.key_pem)).apply(_b64)
 
     def build(args: list[Any]) -> dict[str, Any]:
-        endpoint, own, cert_pem, *hosts = args
-        peers = tuple(
-            MeshPeer(name=n, cluster_id=mesh.peers[n][0], address=h, port=mesh.port)
-            for n, h in zip(names, hosts, strict=True)
+        endpoint, cert_pem = args
+        values = build_values(
+            replace(spec, api_endpoint=endpoint, ca=SharedCa(cert_pem=cert_pem, key_pem=_KEY_PLACEHOLDER))
         )
-        resolved = replace(
-            spec,
-            api_endpoint=endpoint,
-            mesh=replace(
-                spec.mesh or ClusterMeshSpec(own_address=own, peers=()), own_address=own, peers=peers
-            ),
-            ca=SharedCa(cert_pem=cert_pem, key_pem=_KEY_PLACEHOLDER),
-        )
-        values = build_values(resolved)
         values["tls"]["ca"]["key"] = key_b64
         return values
 
-    key_b64 = pulumi.Output.secret(pulumi.Output.from_input(mesh.ca_key_pem)).apply(_b64)
-    return pulumi.Output.all(api_endpoint, mesh.own_address, cert, *[mesh.peers[n][1] for n in names]).apply(
-        build
-    )
+    return pulumi.Output.all(api_endpoint, cert).apply(build)
 
 
 # build_values needs some key to encode; the real one is swapped in as a secret Output afterwards.
@@ -88,7 +72,7 @@ class CiliumReleaseArgs:
     """Inputs of :class:`CiliumRelease`.
 
     Defaults: chart repository ``https://helm.cilium.io/``, 900 s timeout, atomic (rolls back on failure),
-    10 revisions of history. ``depends_on``: this cluster's prerequisites (the CNI takeover patches).
+    10 revisions of history. ``depends_on``: this cluster's CNI takeover patches.
     ``preflight_values``: set while an upgrade is pending, to run the pre-flight release of the target chart
     first (None = no pre-flight). ``after``: other clusters' releases the main release waits for (the
     canary's, or the previous batch's; empty for new clusters and first installs).

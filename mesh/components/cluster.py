@@ -2,10 +2,11 @@
 from ``cilium-mesh:index:Cluster x``, so ``pulumi preview`` reads cluster by cluster and
 ``pulumi up --target`` can address one cluster.
 
-The cluster is built in two stages because its Cilium values need what other clusters are (their mesh
-addresses): :class:`MeshCluster` builds the network, the control plane, the takeover, the nodes and the mesh
-endpoint; :meth:`MeshCluster.install_cilium` then adds the release, the CoreDNS rollout and the demo.
-:mod:`mesh.components.program` calls both, in order.
+The cluster is built in stages because two parts need mesh-wide resources: :class:`MeshCluster` builds the
+network, the control plane, the takeover, the nodes and the mesh endpoint;
+:meth:`MeshCluster.publish_mesh_address` adds the record ``<cluster>.<domain>`` in the mesh zone (which needs
+every VPC); :meth:`MeshCluster.install_cilium` adds the release (with the shared CA), the CoreDNS rollout and
+the demo. :mod:`mesh.components.program` calls them in order.
 """
 
 from __future__ import annotations
@@ -15,15 +16,16 @@ from dataclasses import dataclass, field
 
 import pulumi
 
-from mesh.components.cilium_release import CiliumRelease, CiliumReleaseArgs, MeshInputs, values_output
+from mesh.components.cilium_release import CiliumRelease, CiliumReleaseArgs, MeshCaInputs, values_output
 from mesh.components.demo import MeshDemo, MeshDemoArgs
 from mesh.components.eks import EksCluster, EksClusterArgs
 from mesh.components.endpoint import MeshEndpoint, MeshEndpointArgs
 from mesh.components.nodes import ClusterNodes, NodeGroupArgs
 from mesh.components.takeover import CniTakeover, CniTakeoverArgs, CorednsRollout, CorednsRolloutArgs
 from mesh.logic.access_entries import access_entry_specs, partition_for_region
-from mesh.logic.cilium_values import CiliumClusterSpec, ClusterMeshSpec, preflight_values
+from mesh.logic.cilium_values import CiliumClusterSpec, ClusterMeshSpec, MeshPeer, preflight_values
 from mesh.logic.config import ClusterConfig, StackConfig
+from mesh.logic.mesh_dns import mesh_address
 from mesh.logic.transitions import ClusterRollout
 from network.components.external_peering import ExternalPeering, ExternalPeeringArgs, auto_accept_input
 from network.components.security import MeshSecurityRules, MeshSecurityRulesArgs
@@ -36,8 +38,9 @@ CLUSTER_TYPE = "cilium-mesh:index:Cluster"
 def cilium_spec(
     cfg: StackConfig, cluster: ClusterConfig, upgrade_compatibility: str | None = None
 ) -> CiliumClusterSpec:
-    """Everything the values builder needs that config alone decides (endpoints are filled in later);
-    ``upgrade_compatibility`` comes from the rollout plan (:mod:`mesh.logic.transitions`)."""
+    """Everything the values builder needs that config alone decides (the API endpoint and the CA come
+    later); ``upgrade_compatibility`` comes from the rollout plan (:mod:`mesh.logic.transitions`). Peers are
+    addressed by their mesh DNS names, so nothing here waits for another cluster."""
     mesh = cfg.cilium.clustermesh
     return CiliumClusterSpec(
         name=cluster.name,
@@ -49,11 +52,16 @@ def cilium_spec(
         chart_version=cfg.cilium.version,
         mesh=(
             ClusterMeshSpec(
-                own_address="",
-                peers=(),
+                own_address=mesh_address(cluster.name, mesh.domain),
+                peers=tuple(
+                    MeshPeer(p.name, p.id, mesh_address(p.name, mesh.domain), mesh.port)
+                    for p in cfg.clusters
+                    if p.name != cluster.name
+                ),
                 max_connected_clusters=mesh.max_connected_clusters,
                 kvstoremesh=mesh.kvstoremesh,
                 apiserver_replicas=mesh.apiserver_replicas,
+                domain=mesh.domain,
             )
             if cfg.mesh_enabled
             else None
@@ -212,9 +220,15 @@ class MeshCluster(pulumi.ComponentResource):
             )
         self.release: CiliumRelease | None = None
 
+    def publish_mesh_address(self, zone_id: pulumi.Input[str]) -> None:
+        """The record ``<cluster>.<domain>`` in the mesh zone, following this cluster's own NLB."""
+        assert self.endpoint is not None, "only clusters of a mesh have a mesh address"
+        cfg, c = self._args.cfg, self._args.cluster
+        self.endpoint.publish(zone_id, mesh_address(c.name, cfg.cilium.clustermesh.domain))
+
     def install_cilium(
         self,
-        mesh: MeshInputs | None,
+        ca: MeshCaInputs | None,
         after: Sequence[pulumi.Resource] = (),
         rollout: ClusterRollout | None = None,
     ) -> CiliumRelease:
@@ -236,7 +250,7 @@ class MeshCluster(pulumi.ComponentResource):
             CiliumReleaseArgs(
                 provider=self.eks.provider,
                 chart_version=cfg.cilium.version,
-                values=values_output(cilium_spec(cfg, c, compat), self.eks.endpoint, mesh),
+                values=values_output(cilium_spec(cfg, c, compat), self.eks.endpoint, ca),
                 # After both patches only, in parallel with the node group, never after it: nodes stay
                 # NotReady until their Cilium agent runs, and a managed node group whose nodes never get
                 # Ready fails with NodeCreationFailure after 20-35 min (terraform-aws-eks #1972, #3139,

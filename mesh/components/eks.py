@@ -52,8 +52,9 @@ class EksCluster(pulumi.ComponentResource):
     """An EKS control plane whose networking add-ons are left for Cilium to take over.
 
     Outputs: ``endpoint`` (``https://…``), ``cluster_security_group_id`` (the group EKS puts on managed
-    nodes), ``kubeconfig`` (secret JSON), ``provider`` (the cluster's explicit Kubernetes provider),
-    ``eks`` (the pulumi-eks component, for node groups).
+    nodes), ``kubeconfig`` (secret JSON), ``oidc_provider_arn``/``oidc_provider_url`` (IRSA),
+    ``provider`` (the cluster's explicit Kubernetes provider), ``eks`` (the pulumi-eks component, for node
+    groups).
     """
 
     def __init__(self, name: str, args: EksClusterArgs, opts: pulumi.ResourceOptions | None = None) -> None:
@@ -151,6 +152,9 @@ class EksCluster(pulumi.ComponentResource):
                 opts=child,
             )
         api_path = [*([self.api_access] if self.api_access else []), *args.api_network]
+        # IRSA for other stacks: the OIDC provider pulumi-eks creates (create_oidc_provider=True).
+        self.oidc_provider_arn: pulumi.Output[str] = self.eks.oidc_provider_arn
+        self.oidc_provider_url: pulumi.Output[str] = self.eks.oidc_provider_url
         self.provider = k8s.Provider(
             f"{name}-k8s",
             kubeconfig=self.kubeconfig,

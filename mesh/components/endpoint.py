@@ -1,8 +1,10 @@
-"""The address peers dial: an internal NLB in front of a cluster's clustermesh-apiserver.
+"""The address peers dial: an internal NLB in front of a cluster's clustermesh-apiserver, published as
+``<cluster>.<domain>`` in the mesh's private hosted zone.
 
-It is created before the Cilium releases, so its hostname can feed both the peers' ``clustermesh.config``
-and the cluster's own server certificate (``tls.server.extraDnsNames``) without a dependency cycle
-between clusters. The chart's own ``clustermesh-apiserver`` Service stays ClusterIP.
+Peers and the cluster's own server certificate use the DNS name (:mod:`mesh.logic.mesh_dns`), never the
+NLB hostname, so no Cilium release waits for a load balancer, its own or another cluster's. The CNAME
+follows this cluster's Service: a replaced NLB changes one record. The chart's own
+``clustermesh-apiserver`` Service stays ClusterIP.
 """
 
 from __future__ import annotations
@@ -11,7 +13,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import pulumi
+import pulumi_aws as aws
 import pulumi_kubernetes as k8s
+
+from mesh.logic.mesh_dns import RECORD_TTL_SECONDS
 
 SERVICE_NAME = "clustermesh-apiserver-lb"
 APISERVER_SELECTOR = {"k8s-app": "clustermesh-apiserver"}
@@ -23,8 +28,8 @@ NLB_ANNOTATIONS = {
     "service.beta.kubernetes.io/aws-load-balancer-internal": "true",
     "service.beta.kubernetes.io/aws-load-balancer-cross-zone-load-balancing-enabled": "true",
 }
-# Wait for the NLB hostname only: the default Service await also waits for ready endpoints, which the
-# clustermesh-apiserver cannot have before the release that this hostname feeds.
+# Wait for the NLB hostname only (the record needs it): the default Service await also waits for ready
+# endpoints, which exist only once the release runs the clustermesh-apiserver.
 WAIT_FOR_HOSTNAME = {"pulumi.com/waitFor": "jsonpath={.status.loadBalancer.ingress[0].hostname}"}
 
 
@@ -55,19 +60,20 @@ def service_spec(args: MeshEndpointArgs) -> dict:
             }
         ],
         "loadBalancerSourceRanges": sorted(args.peer_cidrs),
-        # Each clustermesh-apiserver replica runs its own etcd: a client that switched replica would
-        # resync everything, so keep every peer on one replica.
-        "sessionAffinity": "ClientIP",
+        # No sessionAffinity: the in-tree controller refuses any value but None for a load balancer
+        # ("unsupported load balancer affinity", cloud-provider-aws aws.go EnsureLoadBalancer), and the
+        # Service would never get its NLB. An etcd client keeps one long-lived connection anyway.
         # Every node passes the NLB health check and forwards to the apiserver pod wherever it runs.
         "externalTrafficPolicy": "Cluster",
     }
 
 
 class MeshEndpoint(pulumi.ComponentResource):
-    """Output ``hostname``: the NLB's DNS name (what peers dial and the server cert covers)."""
+    """Output ``hostname``: the NLB's DNS name, which :meth:`publish` puts behind the mesh address."""
 
     def __init__(self, name: str, args: MeshEndpointArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("cilium-mesh:mesh:MeshEndpoint", name, None, opts)
+        self._name = name
         self.service = k8s.core.v1.Service(
             f"{name}-lb",
             metadata=k8s.meta.v1.ObjectMetaArgs(
@@ -83,4 +89,21 @@ class MeshEndpoint(pulumi.ComponentResource):
             lambda s: s.load_balancer.ingress[0].hostname
         )
         self.port = args.port
+        self.record: aws.route53.Record | None = None
         self.register_outputs({"hostname": self.hostname, "port": self.port})
+
+    def publish(self, zone_id: pulumi.Input[str], address: str) -> aws.route53.Record:
+        """The CNAME ``address`` (``<cluster>.<domain>``) -> this Service's NLB hostname in the mesh zone.
+
+        It follows this cluster's own Service only; TTL :data:`~mesh.logic.mesh_dns.RECORD_TTL_SECONDS`.
+        """
+        self.record = aws.route53.Record(
+            f"{self._name}-mesh-address",
+            zone_id=zone_id,
+            name=address,
+            type="CNAME",
+            ttl=RECORD_TTL_SECONDS,
+            records=[self.hostname],
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        return self.record

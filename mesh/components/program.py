@@ -2,14 +2,15 @@
 
 1. The mesh-wide component and the shared CA (nothing to wait for).
 2. Per cluster (:class:`~mesh.components.cluster.MeshCluster`): VPC -> EKS control plane -> mesh security
-   rules -> aws-node/kube-proxy patches -> node group (after both patches) -> mesh endpoint (the NLB whose
-   hostname peers dial).
-3. The VPC peerings (they need every VPC).
-4. Per cluster: the Cilium release after its own two patches only, in parallel with its node group,
-   then CoreDNS, then the demo. Across clusters only what the rollout plan says (:func:`check_transition`):
-   during an upgrade, or a change to every deployed cluster's values, the canary's release goes first and
-   the others wait for it (in batches of ``cilium.rollout.maxParallel``); new clusters and first installs
-   wait for nobody.
+   rules -> aws-node/kube-proxy patches -> node group (after both patches) -> mesh endpoint (the NLB behind
+   the cluster's mesh address).
+3. The mesh's private hosted zone and the VPC peerings (they need every VPC).
+4. Per cluster: the record ``<cluster>.<domain>`` -> its own NLB; the Cilium release after its own two
+   patches only, in parallel with its node group (peers are dialled by DNS name, so no release waits for a
+   node group or a load balancer), then CoreDNS, then the demo. Across clusters only what the rollout plan
+   says (:func:`check_transition`): during an upgrade, or a change to every deployed cluster's values, the
+   canary's release goes first and the others wait for it (in batches of ``cilium.rollout.maxParallel``);
+   new clusters and first installs wait for nobody.
 
 Every edge is asserted by ``tests/test_graph.py``; ``docs/architecture.md`` explains each one.
 """
@@ -24,7 +25,7 @@ import pulumi_aws as aws
 from pulumi.runtime.config import CONFIG, get_config_env
 
 from mesh.chart_versions import published_versions
-from mesh.components.cilium_release import PREFLIGHT_RELEASE_NAME, CiliumRelease, MeshInputs
+from mesh.components.cilium_release import PREFLIGHT_RELEASE_NAME, CiliumRelease, MeshCaInputs
 from mesh.components.cluster import MeshCluster, MeshClusterArgs
 from mesh.components.deployed import read_deployed_outputs
 from mesh.components.mesh import ClusterMesh
@@ -40,6 +41,7 @@ from mesh.logic.deployed_state import DeployedStateError, parse_deployed
 from mesh.logic.desired_state import desired_state, effective_max_connected_clusters, mesh_peers
 from mesh.logic.eks_versions import extended_support_warning
 from mesh.logic.k8s_compat import compat_warning
+from mesh.logic.mesh_dns import mesh_address
 from mesh.logic.stack_file import config_key_problems, installed_provider_keys
 from mesh.logic.transitions import TransitionPlan, plan_transition
 from mesh.logic.verify_commands import verify_commands
@@ -150,31 +152,23 @@ def build_mesh(cfg: StackConfig, transition: TransitionPlan | None = None) -> Bu
             ),
         )
 
-    # 3. Peerings between every pair of VPCs.
-    mesh.peer({n: k.vpc for n, k in clusters.items()}, vpc_cidrs, [c.name for c in cfg.clusters])
+    # 3. The zone of the mesh addresses (associated with every VPC) and the peerings between every pair.
+    vpcs = {n: k.vpc for n, k in clusters.items()}
+    order = [c.name for c in cfg.clusters]
+    zone = mesh.add_zone(mesh_cfg.domain, vpcs, order) if cfg.mesh_enabled else None
+    mesh.peer(vpcs, vpc_cidrs, order)
 
-    # 4. Cilium per cluster. Cross-cluster edges come only from the rollout plan (canary, then batches);
-    # releases are declared wave by wave so that each one's predecessors already exist.
+    # 4. Per cluster: its mesh address, then Cilium. Cross-cluster edges come only from the rollout plan
+    # (canary, then batches); releases are declared wave by wave so that each one's predecessors exist.
+    ca = MeshCaInputs(cert_pem=mesh.ca.cert_pem, key_pem=mesh.ca.key_pem) if mesh.ca is not None else None
+    for c in cfg.clusters:
+        if zone is not None:
+            clusters[c.name].publish_mesh_address(zone.zone_id)
     rollout = transition.rollout
     releases: dict[str, CiliumRelease] = {}
     for c in sorted(cfg.clusters, key=lambda c: rollout[c.name].wave or 0):
-        mesh_inputs = None
-        if mesh.ca is not None:
-            own = clusters[c.name].endpoint
-            assert own is not None  # the mesh is on, so every cluster has an endpoint
-            mesh_inputs = MeshInputs(
-                own_address=own.hostname,
-                peers={
-                    p.name: (p.id, clusters[p.name].endpoint.hostname)  # type: ignore[union-attr]
-                    for p in cfg.clusters
-                    if p.name != c.name
-                },
-                ca_cert_pem=mesh.ca.cert_pem,
-                ca_key_pem=mesh.ca.key_pem,
-                port=mesh_cfg.port,
-            )
         releases[c.name] = clusters[c.name].install_cilium(
-            mesh_inputs,
+            ca,
             after=[releases[n] for n in rollout[c.name].wait_for],
             rollout=rollout[c.name],
         )
@@ -182,42 +176,62 @@ def build_mesh(cfg: StackConfig, transition: TransitionPlan | None = None) -> Bu
 
 
 def export_outputs(cfg: StackConfig, built: BuiltMesh) -> None:
-    """The stack outputs: per cluster its identity, endpoints and kubeconfig; the verify commands."""
+    """The stack outputs.
+
+    ``clusters``: per cluster its identity, endpoints, kubeconfig, and what other stacks build on (VPC id,
+    private subnet ids, cluster security group id, OIDC provider ARN and URL, node role ARN);
+    ``meshAddress`` is the DNS name peers dial, ``meshEndpoint`` the NLB behind it. ``mesh``: the mesh
+    domain, its private zone id and every cluster's mesh address (``None`` without a mesh).
+    ``demo`` and ``verifyCommands`` for ``python -m mesh.verify``.
+    """
     mesh_cfg = cfg.cilium.clustermesh
     demo = cfg.demo and cfg.mesh_enabled
     desired = desired_state(cfg)
+    addresses = {c.name: f"{mesh_address(c.name, mesh_cfg.domain)}:{mesh_cfg.port}" for c in cfg.clusters}
+    outputs = {}
+    for i, c in enumerate(cfg.clusters):
+        cluster = built.clusters[c.name]
+        endpoint = cluster.endpoint
+        outputs[c.name] = {
+            "name": c.name,
+            "id": c.id,
+            "endpoint": cluster.eks.endpoint,
+            "kubeconfig": cluster.eks.kubeconfig,
+            "meshAddress": addresses[c.name] if endpoint is not None else None,
+            "meshEndpoint": (
+                endpoint.hostname.apply(lambda h: f"{h}:{mesh_cfg.port}") if endpoint is not None else None
+            ),
+            "podCidr": c.pod_cidr,
+            "vpcCidr": c.vpc_cidr,
+            # What the next run's transition rules read (mesh/logic/deployed_state.py). The version
+            # comes from the release itself: it resolves only when the release succeeded, and a
+            # failed update leaves the previous outputs in place.
+            "ciliumVersion": cluster.release.version,  # type: ignore[union-attr]
+            "ciliumInstalledMinor": built.transition.rollout[c.name].installed_minor,
+            "maxConnectedClusters": effective_max_connected_clusters(cfg),
+            "valuesDigest": desired.clusters[i].values_digest,
+            "meshPeers": list(mesh_peers(cfg, c)),
+            "preflight": (
+                f"{PREFLIGHT_RELEASE_NAME} {cfg.cilium.version}: runs before this upgrade; "
+                "the next pulumi up removes it"
+                if built.transition.rollout[c.name].preflight
+                else None
+            ),
+            # For other stacks.
+            "vpcId": cluster.vpc.vpc_id,
+            "privateSubnetIds": cluster.vpc.private_subnet_ids,
+            "clusterSecurityGroupId": cluster.eks.cluster_security_group_id,
+            "oidcProviderArn": cluster.eks.oidc_provider_arn,
+            "oidcProviderUrl": cluster.eks.oidc_provider_url,
+            "nodeRoleArn": cluster.nodes.role.arn,
+        }
+    pulumi.export("clusters", outputs)
+    zone = built.mesh.zone
     pulumi.export(
-        "clusters",
-        {
-            c.name: {
-                "name": c.name,
-                "id": c.id,
-                "endpoint": built.clusters[c.name].eks.endpoint,
-                "kubeconfig": built.clusters[c.name].eks.kubeconfig,
-                "meshEndpoint": (
-                    endpoint.hostname.apply(lambda h: f"{h}:{mesh_cfg.port}")
-                    if (endpoint := built.clusters[c.name].endpoint) is not None
-                    else None
-                ),
-                "podCidr": c.pod_cidr,
-                "vpcCidr": c.vpc_cidr,
-                # What the next run's transition rules read (mesh/logic/deployed_state.py). The version
-                # comes from the release itself: it resolves only when the release succeeded, and a
-                # failed update leaves the previous outputs in place.
-                "ciliumVersion": built.clusters[c.name].release.version,  # type: ignore[union-attr]
-                "ciliumInstalledMinor": built.transition.rollout[c.name].installed_minor,
-                "maxConnectedClusters": effective_max_connected_clusters(cfg),
-                "valuesDigest": desired.clusters[i].values_digest,
-                "meshPeers": list(mesh_peers(cfg, c)),
-                "preflight": (
-                    f"{PREFLIGHT_RELEASE_NAME} {cfg.cilium.version}: runs before this upgrade; "
-                    "the next pulumi up removes it"
-                    if built.transition.rollout[c.name].preflight
-                    else None
-                ),
-            }
-            for i, c in enumerate(cfg.clusters)
-        },
+        "mesh",
+        {"domain": mesh_cfg.domain, "zoneId": zone.zone_id, "addresses": addresses}
+        if zone is not None
+        else None,
     )
     pulumi.export("externalPeerings", external_peerings_output(cfg, built))
     pulumi.export("demo", demo)

@@ -36,6 +36,7 @@ from mesh.logic.access_entries import ACCESS_POLICIES, entry_key, partition_for_
 from mesh.logic.chart_index import version_key
 from mesh.logic.eks_versions import kubernetes_version_problem, number_hint
 from mesh.logic.max_pods import DEFAULT_MAX_PODS, max_pods_problem
+from mesh.logic.mesh_dns import DEFAULT_MESH_DOMAIN, domain_problem
 from network.logic.api_access import private_access_problems
 from network.logic.cidr import find_overlaps, parse_network, plan_subnets
 from network.logic.external_peering import ACCOUNT_ID_RE, NAME_RE, REGION_RE, ROUTE_TABLE_ID_RE, VPC_ID_RE
@@ -158,7 +159,8 @@ class ClusterConfig(_Model):
 
 class ClustermeshConfig(_Model):
     """Cluster Mesh settings. Defaults: enabled, 255 max connected clusters, KVStoreMesh on,
-    one clustermesh-apiserver replica, API load balancer port 2379 and node port 32380."""
+    one clustermesh-apiserver replica, API load balancer port 2379 and node port 32380, mesh domain
+    ``mesh.cilium.io`` (the private hosted zone peers resolve ``<cluster>.<domain>`` in)."""
 
     enabled: bool = True
     max_connected_clusters: Literal[255, 511] = 255
@@ -166,6 +168,15 @@ class ClustermeshConfig(_Model):
     apiserver_replicas: int = Field(1, ge=1, le=5)
     port: int = Field(2379, ge=1, le=65535)
     node_port: int = Field(32380, ge=30000, le=32767)
+    domain: str = DEFAULT_MESH_DOMAIN
+
+    @field_validator("domain")
+    @classmethod
+    def _dns_domain(cls, value: str) -> str:
+        problem = domain_problem(value)
+        if problem:
+            raise ValueError(problem)
+        return value
 
 
 class RolloutConfig(_Model):

@@ -52,6 +52,7 @@ def config_fingerprint(cfg: StackConfig, cluster: ClusterConfig) -> dict[str, An
                 "kvstoremesh": mesh.kvstoremesh,
                 "apiserverReplicas": mesh.apiserver_replicas,
                 "port": mesh.port,
+                "domain": mesh.domain,
                 "peers": sorted([p.name, p.id] for p in cfg.clusters if p.name != cluster.name),
             }
             if cfg.mesh_enabled

@@ -430,6 +430,17 @@ def summary(
             groups = ", ".join(entry.get("kubernetesGroups") or ()) or "-"
             w(f"  {entry.get('principalArn')}: policies {policies}; groups {groups}")
     w("")
+    zones = run.by_type("aws:route53/zone:Zone")
+    if zones:
+        w("Mesh addresses (Route53 private zone, CNAME to each cluster's own internal NLB)")
+        for zone in zones:
+            vpcs = [v.get("vpcId") for v in zone.inputs.get("vpcs") or []]
+            w(f"  zone {zone.inputs.get('name')}: associated with {len(vpcs)} VPCs")
+        records = run.by_type("aws:route53/record:Record")
+        for record in sorted(records, key=lambda r: r.inputs.get("name", "")):
+            i = record.inputs
+            w(f"  {i.get('name')} {i.get('type')} {', '.join(i.get('records') or [])} (ttl {i.get('ttl')})")
+        w("")
     w("Security rules on the EKS cluster security group (mesh datapath from peers, tcp/443 for API access)")
     peer_of = {cidr: n for n, cidr in cidrs.items()}
     rules = run.by_type("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule")

@@ -159,6 +159,10 @@ class PlanMocks(ResourceMocks):
             "arn": f"arn:aws:kms:{self.region}:{ACCOUNT_ID}:key/{key_id}",
         }
 
+    def _aws_route53_zone_Zone(self, res: NewResource, inputs: dict) -> tuple[str, dict]:
+        zone_id = f"Z{PLACEHOLDER.upper()}{_short(res.name).upper()}"
+        return zone_id, {**inputs, "zoneId": zone_id, "arn": f"arn:aws:route53:::hostedzone/{zone_id}"}
+
     def _aws_iam_role_Role(self, res: NewResource, inputs: dict) -> tuple[str, dict]:
         return res.name, {**inputs, "name": res.name, "arn": f"arn:aws:iam::{ACCOUNT_ID}:role/{res.name}"}
 
@@ -180,12 +184,15 @@ class PlanMocks(ResourceMocks):
             },
         )
         kubeconfig = _kubeconfig(name, endpoint)
+        oidc_host = f"oidc.eks.{self.region}.amazonaws.com/id/{PLACEHOLDER.upper()}{_short(name).upper()}"
         return "", {
             "eksCluster": eks_cluster,
             "kubeconfig": Secret(kubeconfig),
             "kubeconfigJson": Secret(json.dumps(kubeconfig)),
             "clusterSecurityGroupId": sg,
-            "oidcProviderArn": f"arn:aws:iam::{ACCOUNT_ID}:oidc-provider/{PLACEHOLDER}/{name}",
+            "oidcProviderArn": f"arn:aws:iam::{ACCOUNT_ID}:oidc-provider/{oidc_host}",
+            "oidcProviderUrl": f"https://{oidc_host}",
+            "oidcIssuer": oidc_host,
         }
 
     def _eks_index_ManagedNodeGroup(self, res: NewResource, inputs: dict) -> tuple[str, dict]:
