@@ -58,6 +58,17 @@ def test_a_new_vpc_cidr_replaces_the_vpc_and_its_subnets(changed: tuple[dict, di
     assert [(c.key, c.old, c.new) for c in rule.changes] == [("cidrIpv4", "10.1.0.0/16", "10.2.0.0/16")]
 
 
+def test_changes_are_grouped_by_owner_in_config_order(changed: tuple[dict, dict]) -> None:
+    training, demoapps = "bb-apps-devstg-eks-training", "bb-apps-devstg-eks-demoapps"
+    for order in ([training, demoapps], [demoapps, training]):
+        diff = compare_documents(*changed, cluster_order=order)
+        owners = list(dict.fromkeys(c.owner for c in diff.resources))
+        assert owners == ["mesh", *order]  # the peering routes to the moved VPC are mesh-wide
+        assert list(diff.cilium) == order
+        text = render_text(diff)
+        assert text.index(f"\n  {order[0]}\n    ") < text.index(f"\n  {order[1]}\n    ")
+
+
 def test_cilium_value_changes_per_cluster(changed: tuple[dict, dict]) -> None:
     diff = compare_documents(*changed)
     training = {c.key: (c.old, c.new) for c in diff.cilium["bb-apps-devstg-eks-training"]}
@@ -173,6 +184,6 @@ def test_cli_prints_the_comparison_after_the_plan(
     plan_end = out.index("Plan changes from ")
     assert out.index("Cilium releases") < plan_end
     assert out[plan_end:].endswith(
-        f"  +- replace {VPC}  {vpc['name']}\n      replaced because of: cidrBlock\n"
-        '      cidrBlock: "10.99.0.0/16" -> "10.1.0.0/16"\n'
+        f"  bb-apps-devstg-eks-demoapps\n    +- replace {VPC}  {vpc['name']}\n"
+        '        replaced because of: cidrBlock\n        cidrBlock: "10.99.0.0/16" -> "10.1.0.0/16"\n'
     )

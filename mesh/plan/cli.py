@@ -606,6 +606,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         diff = compare(
             base,
             plan_document(run),
+            cluster_order=[c.name for c in cfg.clusters],
             base_render_dir=args.compare_render_dir,
             head_render_dir=args.render_dir if args.compare_render_dir else None,
         )

@@ -15,18 +15,20 @@ from __future__ import annotations
 
 import difflib
 import json
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from mesh.plan.replacements import forces_replacement
+from mesh.plan.steps import CLUSTER_COMPONENT, MESH_COMPONENT, MESH_OWNER
 
 RELEASE_TYPE = "kubernetes:helm.sh/v3:Release"
 SECRET_TEXT = "[secret]"
 # Cilium values that are secret even in a plan written with --show-secrets (the mesh CA key).
 SECRET_VALUE_KEYS = ("tls.ca.key",)
 _MAX_SHOWN = 100  # characters of one value in a change line
+STACK_OWNER = "stack"
 
 
 @dataclass(frozen=True)
@@ -50,6 +52,7 @@ class ResourceChange:
     name: str
     changes: tuple[ValueChange, ...] = ()
     replace_keys: tuple[str, ...] = ()
+    owner: str = STACK_OWNER  # the cluster it belongs to, "mesh", or the stack itself
 
 
 @dataclass(frozen=True)
@@ -128,15 +131,45 @@ def _put_release(
     cilium[key] = value_changes(old, new)
 
 
-def compare_documents(base: Mapping[str, Any], head: Mapping[str, Any]) -> PlanDiff:
-    """Resource and Cilium value changes from ``base`` to ``head`` (plan documents), in head's order."""
+def _owner(resource: Mapping[str, Any], by_urn: Mapping[str, Mapping[str, Any]]) -> str:
+    """The cluster a resource belongs to (its ``cilium-mesh:index:Cluster`` ancestor), ``"mesh"`` for the
+    mesh-wide component's, else ``"stack"``."""
+    node: Mapping[str, Any] | None = resource
+    while node is not None:
+        if node.get("type") == CLUSTER_COMPONENT:
+            return str(node.get("name"))
+        if node.get("type") == MESH_COMPONENT:
+            return MESH_OWNER
+        node = by_urn.get(node.get("parent") or "")
+    return STACK_OWNER
+
+
+def _rank(order: Sequence[str]) -> Callable[[str], tuple[int, int, str]]:
+    """Sort key of owners: the mesh, then clusters in config ``order``, then others by name."""
+
+    def key(owner: str) -> tuple[int, int, str]:
+        if owner == MESH_OWNER:
+            return 0, 0, ""
+        if owner in order:
+            return 1, order.index(owner), ""
+        return 2, 0, owner
+
+    return key
+
+
+def compare_documents(
+    base: Mapping[str, Any], head: Mapping[str, Any], cluster_order: Sequence[str] = ()
+) -> PlanDiff:
+    """Resource and Cilium value changes from ``base`` to ``head`` (plan documents), grouped by owner: the
+    mesh, then the clusters in ``cluster_order`` (config order; default none: by name), each in the plans'
+    resource order."""
     old, new = _resources(base), _resources(head)
     changes: list[ResourceChange] = []
     cilium: dict[str, tuple[ValueChange, ...]] = {}
     for urn, resource in new.items():
-        rtype, name = resource["type"], resource["name"]
+        rtype, name, owner = resource["type"], resource["name"], _owner(resource, new)
         if urn not in old:
-            changes.append(ResourceChange("add", rtype, name))
+            changes.append(ResourceChange("add", rtype, name, owner=owner))
             continue
         diff = value_changes(old[urn].get("inputs") or {}, resource.get("inputs") or {})
         if rtype == RELEASE_TYPE:
@@ -144,16 +177,22 @@ def compare_documents(base: Mapping[str, Any], head: Mapping[str, Any]) -> PlanD
         if not diff:
             continue
         replace = tuple(dict.fromkeys(c.key for c in diff if forces_replacement(rtype, c.key)))
-        changes.append(ResourceChange("replace" if replace else "update", rtype, name, diff, replace))
+        action = "replace" if replace else "update"
+        changes.append(ResourceChange(action, rtype, name, diff, replace, owner=owner))
     for urn, resource in old.items():
         if urn not in new:
-            changes.append(ResourceChange("remove", resource["type"], resource["name"]))
+            changes.append(
+                ResourceChange("remove", resource["type"], resource["name"], owner=_owner(resource, old))
+            )
             if resource["type"] == RELEASE_TYPE:
                 _put_release(cilium, resource, _values(resource), {})
     for urn, resource in new.items():
         if urn not in old and resource["type"] == RELEASE_TYPE:
             _put_release(cilium, resource, {}, _values(resource))
-    return PlanDiff(resources=tuple(changes), cilium=cilium)
+    rank = _rank(list(cluster_order))
+    changes.sort(key=lambda c: rank(c.owner))  # stable: each owner keeps the plans' order
+    ordered = {k: cilium[k] for k in sorted(cilium, key=lambda k: rank(k.split(" (")[0]))}
+    return PlanDiff(resources=tuple(changes), cilium=ordered)
 
 
 def _files(root: Path) -> dict[str, Path]:
@@ -186,13 +225,16 @@ def compare(
     base: Mapping[str, Any],
     head: Mapping[str, Any],
     *,
+    cluster_order: Sequence[str] = (),
     base_render_dir: Path | None = None,
     head_render_dir: Path | None = None,
 ) -> PlanDiff:
     """:func:`compare_documents`, plus the rendered-manifest diffs when both folders are given."""
-    diff = compare_documents(base, head)
+    diff = compare_documents(base, head, cluster_order)
     if base_render_dir is not None and head_render_dir is not None:
-        diff = PlanDiff(diff.resources, diff.cilium, rendered_diffs(base_render_dir, head_render_dir))
+        rendered = rendered_diffs(base_render_dir, head_render_dir)
+        rank = _rank(list(cluster_order))
+        diff = PlanDiff(diff.resources, diff.cilium, {k: rendered[k] for k in sorted(rendered, key=rank)})
     return diff
 
 
@@ -200,19 +242,19 @@ _HEADINGS = {"add": "+ add", "remove": "- remove", "update": "~ update", "replac
 
 
 def _resource_lines(change: ResourceChange) -> Iterator[str]:
-    yield f"  {_HEADINGS[change.action]:<10} {change.type}  {change.name}"
+    yield f"    {_HEADINGS[change.action]:<10} {change.type}  {change.name}"
     if change.replace_keys:
-        yield f"      replaced because of: {', '.join(change.replace_keys)}"
+        yield f"        replaced because of: {', '.join(change.replace_keys)}"
     if change.type == RELEASE_TYPE:
         others = [c for c in change.changes if not c.key.startswith("values.")]
         shown = others
         n_values = len(change.changes) - len(others)
         if n_values:
-            yield f"      values: {n_values} change(s), listed under 'Cilium values' below"
+            yield f"        values: {n_values} change(s), listed under 'Cilium values' below"
     else:
         shown = list(change.changes)
     for c in shown:
-        yield f"      {c.line()}"
+        yield f"        {c.line()}"
 
 
 def render_text(diff: PlanDiff, *, base_label: str = "base", head_label: str = "head") -> str:
@@ -226,8 +268,12 @@ def render_text(diff: PlanDiff, *, base_label: str = "base", head_label: str = "
         lines.append("No changes.")
         return "\n".join(lines)
     if diff.resources:
-        lines += ["", "Resources"]
+        lines += ["", "Resources (the mesh, then each cluster in config order)"]
+        owner = None
         for change in diff.resources:
+            if change.owner != owner:
+                owner = change.owner
+                lines.append(f"  {owner}")
             lines += _resource_lines(change)
     changed = {c: v for c, v in diff.cilium.items() if v}
     if changed:
