@@ -130,6 +130,10 @@ def test_valid_entries_parse_in_order() -> None:
             "eks.accessEntries[1].kubernetesGroups",
         ),
         (
+            {"principalArn": "arn:aws:iam::111122223333:role/x", "kubernetesGroups": ["eks:admins"]},
+            "eks.accessEntries[1].kubernetesGroups",
+        ),
+        (
             {
                 "principalArn": "arn:aws:iam::111122223333:role/x",
                 "accessPolicies": ["AmazonEKSViewPolicy", "AmazonEKSViewPolicy"],

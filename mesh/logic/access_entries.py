@@ -19,7 +19,8 @@ ACCESS_POLICIES: tuple[str, ...] = (
     "AmazonEKSViewPolicy",
     "AmazonEKSAdminViewPolicy",
 )
-PARTITIONS = ("aws", "aws-cn", "aws-us-gov")
+# Kubernetes group names EKS refuses in an access entry (EKS user guide, creating access entries).
+RESERVED_GROUP_PREFIXES = ("system:", "eks:", "aws:", "amazon:", "iam:")
 # An IAM role or user ARN (IAM names: 1-64 of [A-Za-z0-9+=,.@_-], optional path). STS session ARNs
 # (assumed-role/...) are rejected by EKS: access entries need the permanent identity (CreateAccessEntry).
 PRINCIPAL_ARN_RE = re.compile(

@@ -32,7 +32,13 @@ from pydantic import (
 )
 from pydantic.alias_generators import to_camel
 
-from mesh.logic.access_entries import ACCESS_POLICIES, entry_key, partition_for_region, principal_problem
+from mesh.logic.access_entries import (
+    ACCESS_POLICIES,
+    RESERVED_GROUP_PREFIXES,
+    entry_key,
+    partition_for_region,
+    principal_problem,
+)
 from mesh.logic.chart_index import version_key
 from mesh.logic.eks_versions import kubernetes_version_problem, number_hint
 from mesh.logic.max_pods import DEFAULT_MAX_PODS, max_pods_problem
@@ -323,11 +329,13 @@ class AccessEntryConfig(_Model):
         for group in value:
             if not group.strip():
                 raise ValueError("group names must not be empty")
-            if group.startswith("system:"):
-                # EKS refuses system: groups in access entries; cluster-admin is AmazonEKSClusterAdminPolicy.
+            if group.startswith(RESERVED_GROUP_PREFIXES):
+                # CreateAccessEntry: "The kubernetes group name system:masters is invalid, it cannot start
+                # with system:" (terraform-aws-eks #2915); EKS reserves these prefixes. Cluster-admin is
+                # AmazonEKSClusterAdminPolicy.
                 raise ValueError(
-                    f"{group!r}: EKS does not accept system: groups; use accessPolicies "
-                    "(AmazonEKSClusterAdminPolicy for cluster-admin)"
+                    f"{group!r}: EKS refuses groups starting with {', '.join(RESERVED_GROUP_PREFIXES)}; use "
+                    "accessPolicies (AmazonEKSClusterAdminPolicy for cluster-admin)"
                 )
         return value
 
