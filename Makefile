@@ -13,7 +13,7 @@ export CILIUM_CHARTS_DIR := $(abspath ../shared/charts)
 endif
 endif
 
-.PHONY: install install-dev plan charts test lint bench verify clean
+.PHONY: install install-dev plan charts guardrails test lint bench verify clean
 
 $(VENV)/.runtime: requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -36,6 +36,15 @@ plan: $(VENV)/.dev
 ## no network. CHARTS_ARGS=--locked gets every locked version (what the tests render); see python -m mesh.charts -h.
 charts: $(VENV)/.runtime
 	$(PY) -m mesh.charts fetch $(CHARTS_ARGS)
+
+## The policy pack's own virtualenv (guardrails/venv, named in guardrails/PulumiPolicy.yaml) from
+## guardrails/requirements.txt: what `pulumi preview --policy-pack guardrails` runs the pack with.
+guardrails: guardrails/venv/.installed
+
+guardrails/venv/.installed: guardrails/requirements.txt
+	test -x guardrails/venv/bin/python || $(PYTHON) -m venv guardrails/venv
+	guardrails/venv/bin/python -m pip install --quiet -r guardrails/requirements.txt
+	touch $@
 
 ## Lint and the whole test suite (mock runtime and offline chart renders; no cloud account).
 test: $(VENV)/.dev

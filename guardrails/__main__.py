@@ -1,16 +1,14 @@
-"""Entry point the Pulumi CLI starts for ``--policy-pack guardrails``; the policies live in ``pack.py``."""
+"""Entry point the Pulumi CLI starts for ``--policy-pack guardrails`` (and for the published pack).
+
+The CLI runs this directory by path (``runpy.run_path``), which puts the directory first on ``sys.path``:
+the policies are imported from the package shipped beside this file, never from the repository around it,
+so ``pulumi policy publish`` from ``guardrails/`` uploads everything the pack needs.
+"""
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
+from cilium_mesh_guardrails.pack import POLICY_PACK_NAME, build_policies
 from pulumi_policy import EnforcementLevel, PolicyPack
-
-# The CLI runs this directory by path (runpy), so make the repository root importable for `guardrails.*`.
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from guardrails.pack import POLICY_PACK_NAME, build_policies
 
 PolicyPack(
     name=POLICY_PACK_NAME,

@@ -33,8 +33,8 @@ from pulumi_policy import (
 )
 from pulumi_policy.proxy import UnknownValueError, unknown_checking_proxy
 
-from guardrails.pack import build_policies
-from guardrails.policies import UNKNOWN
+from guardrails.cilium_mesh_guardrails.pack import build_policies
+from guardrails.cilium_mesh_guardrails.policies import UNKNOWN
 
 # How mesh.plan writes values it cannot show: computed during a preview, or secret.
 PLAN_PLACEHOLDERS = frozenset({"[unknown]", "[secret]"})

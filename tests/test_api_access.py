@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from guardrails.pack import EKS_API_INGRESS_POLICY
+from guardrails.cilium_mesh_guardrails.pack import EKS_API_INGRESS_POLICY
+from guardrails.cilium_mesh_guardrails.policies import SG_INGRESS_RULE, eks_api_ingress_violations
 from guardrails.plan_check import check_plan
-from guardrails.policies import SG_INGRESS_RULE, eks_api_ingress_violations
 from mesh.logic.config import ConfigError, parse_stack_config
 from mesh.plan.cli import evaluate_config, plan_document
 from mesh.plan.harness import ProgramRun

@@ -4,10 +4,13 @@ stack files: ids and CIDRs disjoint across accounts, production sized and protec
 
 from __future__ import annotations
 
+import ast
 import copy
+import fnmatch
 import ipaddress
 import itertools
 import json
+import shutil
 import subprocess
 import sys
 from collections.abc import Callable, Iterator, Mapping
@@ -20,7 +23,7 @@ import yaml
 from google.protobuf import empty_pb2
 from pulumi.runtime.proto import analyzer_pb2, analyzer_pb2_grpc
 
-from guardrails.pack import (
+from guardrails.cilium_mesh_guardrails.pack import (
     ALLOW_PUBLIC_ENDPOINT_KEY,
     CLUSTER_IDENTITY_POLICY,
     EKS_API_INGRESS_POLICY,
@@ -30,9 +33,7 @@ from guardrails.pack import (
     MESH_PORTS_POLICY,
     POLICY_PACK_NAME,
 )
-from guardrails.plan_check import Violation, check_plan, check_resources
-from guardrails.plan_check import main as plan_check_main
-from guardrails.policies import (
+from guardrails.cilium_mesh_guardrails.policies import (
     EKS_CLUSTER,
     EKS_COMPONENT,
     HELM_RELEASE,
@@ -47,6 +48,8 @@ from guardrails.policies import (
     kube_proxy_replacement_violations,
     mesh_port_violations,
 )
+from guardrails.plan_check import Violation, check_plan, check_resources
+from guardrails.plan_check import main as plan_check_main
 from mesh.logic.config import parse_stack_config
 from mesh.plan.cli import plan_stack
 
@@ -441,13 +444,68 @@ def test_an_unknown_neighbour_value_does_not_hide_a_violation() -> None:
 # --- the pack as the Pulumi CLI runs it ---------------------------------------------------------------
 
 
+def published_files(pack: Path) -> list[Path]:
+    """The files ``pulumi policy publish`` uploads from ``pack``: every file but what the pack's own
+    ``.gitignore`` lists (pulumi/pulumi#4644: the archive skips ``.git`` and ``.gitignore`` matches)."""
+    patterns = [
+        line.strip().rstrip("/")
+        for line in (pack / ".gitignore").read_text().splitlines()
+        if line.strip() and not line.startswith("#")
+    ]
+    return [
+        path.relative_to(pack)
+        for path in sorted(pack.rglob("*"))
+        if path.is_file()
+        and not any(fnmatch.fnmatch(part, pat) for part in path.relative_to(pack).parts for pat in patterns)
+    ]
+
+
 @pytest.fixture(scope="module")
-def analyzer() -> Iterator[analyzer_pb2_grpc.AnalyzerStub]:
-    """``guardrails/`` started the way ``pulumi preview --policy-pack guardrails`` starts it (via
-    ``python -m pulumi.policy ENGINE PACKDIR``), reached over gRPC on the loopback address."""
+def published_pack(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A copy of what publishing ``guardrails/`` would upload, in a directory with no repository around it."""
+    target = tmp_path_factory.mktemp("published") / "cilium-mesh-guardrails"
+    for rel in published_files(ROOT / "guardrails"):
+        (target / rel).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(ROOT / "guardrails" / rel, target / rel)
+    return target
+
+
+def test_the_published_pack_holds_its_policies_and_nothing_from_the_repository(published_pack: Path) -> None:
+    files = {str(p) for p in published_files(published_pack)}
+    assert {
+        "PulumiPolicy.yaml",
+        "requirements.txt",
+        "__main__.py",
+        "cilium_mesh_guardrails/__init__.py",
+        "cilium_mesh_guardrails/pack.py",
+        "cilium_mesh_guardrails/policies.py",
+    } <= files
+    assert not [f for f in files if f.startswith("venv/") or "__pycache__" in f]
+    requirements = (published_pack / "requirements.txt").read_text()
+    assert "pulumi-policy==" in requirements and "pulumi==" in requirements
+    # The pack's code imports only the standard library, Pulumi's SDKs and its own package.
+    for rel in files:
+        if not rel.endswith(".py") or rel == "plan_check.py":  # plan_check is the repository's CLI
+            continue
+        tree = ast.parse((published_pack / rel).read_text())
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                assert node.module.split(".")[0] not in ("guardrails", "mesh", "network", "tests"), (
+                    rel,
+                    node.module,
+                )
+            if isinstance(node, ast.Call) and getattr(node.func, "attr", "") == "insert":
+                assert "sys.path" not in ast.unparse(node), rel
+
+
+@pytest.fixture(scope="module")
+def analyzer(published_pack: Path) -> Iterator[analyzer_pb2_grpc.AnalyzerStub]:
+    """The published copy of ``guardrails/`` started the way ``pulumi preview --policy-pack`` starts a pack
+    (``python -m pulumi.policy ENGINE PACKDIR``, in isolated mode: no PYTHONPATH, no repository on
+    ``sys.path``), reached over gRPC on the loopback address."""
     proc = subprocess.Popen(
-        [sys.executable, "-u", "-m", "pulumi.policy", "127.0.0.1:0", "."],
-        cwd=ROOT / "guardrails",
+        [sys.executable, "-I", "-u", "-m", "pulumi.policy", "127.0.0.1:0", "."],
+        cwd=published_pack,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,

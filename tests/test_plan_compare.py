@@ -187,3 +187,21 @@ def test_cli_prints_the_comparison_after_the_plan(
         f"  bb-apps-devstg-eks-demoapps\n    +- replace {VPC}  {vpc['name']}\n"
         '        replaced because of: cidrBlock\n        cidrBlock: "10.99.0.0/16" -> "10.1.0.0/16"\n'
     )
+
+
+def test_plan_help_states_prerequisites_environment_and_exit_codes(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    with pytest.raises(SystemExit) as info:
+        main(["--help"])
+    assert info.value.code == 0
+    text = capsys.readouterr().out
+    for needle in (
+        "--compare BASE_PLAN",
+        "prerequisites:\n  Python 3.11+",
+        "No AWS\n  account, Pulumi CLI or provider plugins",
+        "environment variables:\n  CILIUM_CHARTS_DIR",
+        "CILIUM_CHART_REPO",
+        "exit codes:\n  0  planned (and compared)\n  2  invalid stack file or config",
+    ):
+        assert needle in text, needle

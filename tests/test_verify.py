@@ -920,3 +920,82 @@ def test_cluster_without_mesh_endpoint_gets_no_mesh_checks(world: World, tmp_pat
         CHECK_COREDNS_POD_CIDR,
     ]
     assert "No meshEndpoint output (Cluster Mesh disabled) for east: mesh checks skipped" in err
+
+
+# --- an invalid kubeconfig is a usage error, not a failed check ---------------------------------------------
+
+
+def _break_kubeconfig(change: Callable[[dict[str, Any]], None]) -> Callable[[dict[str, Any]], None]:
+    def mutate(outputs: dict[str, Any]) -> None:
+        kubeconfig = json.loads(outputs["clusters"]["west"]["kubeconfig"])
+        change(kubeconfig)
+        outputs["clusters"]["west"]["kubeconfig"] = json.dumps(kubeconfig)
+
+    return mutate
+
+
+@pytest.mark.parametrize(
+    ("change", "problem"),
+    [
+        (lambda k: k.pop("current-context"), "current-context is not set"),
+        (
+            lambda k: k.update({"current-context": "admin"}),
+            "current-context 'admin' names no entry of contexts (aws)",
+        ),
+        (
+            lambda k: k["contexts"][0]["context"].update(cluster="gone"),
+            "context 'aws' names cluster 'gone', which is not in clusters",
+        ),
+        (
+            lambda k: k["clusters"][0]["cluster"].update(server="4F1D.gr7.us-east-1.eks.amazonaws.com"),
+            "cluster 'kubernetes' has no server URL (https://host)",
+        ),
+        (
+            lambda k: k["clusters"][0]["cluster"].update({"certificate-authority-data": "not base64!"}),
+            "cluster 'kubernetes': certificate-authority-data is not base64",
+        ),
+        (
+            lambda k: k["contexts"][0]["context"].update(user="nobody"),
+            "context 'aws' names user 'nobody', which is not in users",
+        ),
+        (
+            lambda k: k["users"][0]["user"]["exec"].pop("command"),
+            "user 'aws': exec has no command (pulumi-eks uses `aws eks get-token`)",
+        ),
+    ],
+)
+def test_invalid_kubeconfig_exits_2_naming_the_key(
+    world: World, tmp_path: Path, change: Callable[[dict[str, Any]], None], problem: str
+) -> None:
+    code, out, err = world.run(outputs=_outputs_without(tmp_path, _break_kubeconfig(change)))
+    assert (code, out) == (2, "")
+    assert (
+        err.strip() == f"error: stack output clusters.west.kubeconfig is not a usable kubeconfig: {problem}"
+    )
+
+
+def test_kubeconfig_problems_never_quote_credentials(world: World, tmp_path: Path) -> None:
+    def leak(k: dict[str, Any]) -> None:
+        k["users"][0]["user"] = {"token": "s3cr3t-token"}
+        k["clusters"][0]["cluster"]["server"] = "s3cr3t-server"
+
+    code, _, err = world.run(outputs=_outputs_without(tmp_path, _break_kubeconfig(leak)))
+    assert code == 2 and "has no server URL" in err and "s3cr3t" not in err
+
+
+def test_help_states_prerequisites_environment_and_exit_codes(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as info:
+        verify.main(["--help"])
+    assert info.value.code == 0
+    text = capsys.readouterr().out
+    for needle in (
+        "prerequisites:",
+        "`pulumi stack output\n    --json --show-secrets --stack STACK`",
+        "runs `aws eks get-token`",
+        "environment variables:",
+        "AWS_PROFILE, AWS_REGION",
+        "PULUMI_BACKEND_URL",
+        "exit codes:\n  0    every check passed\n  1    a check failed",
+        "2    usage error, missing or malformed stack outputs (an invalid kubeconfig included)",
+    ):
+        assert needle in text, needle

@@ -188,3 +188,15 @@ def test_a_forged_pr_number_is_refused_before_any_api_call(tmp_path: Path, pr_nu
 def test_no_comment_when_the_pr_moved_on_or_is_another_pr(tmp_path: Path) -> None:
     code, calls, _ = run_comment(tmp_path, "17", FAKE_PR_HEAD="d" * 40)
     assert code == 0 and calls == ["api repos/o/r/pulls/17 --jq .head.sha"]
+
+
+@pytest.mark.parametrize(("workflow", "job"), [("pull-request.yml", "preview"), ("deploy.yml", "up")])
+def test_jobs_running_the_pack_build_its_venv_with_make(workflow: str, job: str) -> None:
+    """One recipe for the pack's virtualenv (Makefile target ``guardrails``), locally and in CI."""
+    install = step(load(workflow)["jobs"][job], name="Install the program and the policy pack")
+    assert install["run"].split() == ["make", "install", "guardrails"]
+    makefile = (Path(__file__).resolve().parent.parent / "Makefile").read_text()
+    assert "guardrails/venv/.installed: guardrails/requirements.txt\n" in makefile
+    assert "guardrails/venv/bin/python -m pip install --quiet -r guardrails/requirements.txt" in makefile
+    policy = (Path(__file__).resolve().parent.parent / "guardrails" / "PulumiPolicy.yaml").read_text()
+    assert "virtualenv: venv" in policy

@@ -327,10 +327,35 @@ def _parse_answers(pairs: Sequence[str], clusters: Sequence[str]) -> dict[str, s
     return answers
 
 
+EPILOG = """\
+prerequisites:
+  - the stack's outputs: the `pulumi` CLI logged in to the stack's backend (it runs `pulumi stack output
+    --json --show-secrets --stack STACK` in the current directory, the project root), or --outputs-file;
+  - the `aws` CLI on PATH with credentials for the stack's account: each cluster's kubeconfig (output
+    clusters.<name>.kubeconfig) runs `aws eks get-token`, and that identity needs an EKS access entry;
+  - network access to each EKS API endpoint (inside the VPCs, a VPN, or eks.publicAccessCidrs).
+
+environment variables:
+  AWS_PROFILE, AWS_REGION, AWS_*     credentials for `aws eks get-token` (the same as for `pulumi up`)
+  PULUMI_BACKEND_URL, PULUMI_ACCESS_TOKEN, PULUMI_CONFIG_PASSPHRASE
+                                     what `pulumi stack output` needs to read the stack (not with
+                                     --outputs-file)
+
+exit codes:
+  0    every check passed
+  1    a check failed (an unreachable cluster counts as failed, with the reason as evidence)
+  2    usage error, missing or malformed stack outputs (an invalid kubeconfig included), or a --json
+       file that cannot be written; never a traceback
+  130  interrupted
+"""
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m mesh.verify",
         description="Check that a deployed Cilium Cluster Mesh works (exit 0 only when every check passes).",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("stack", metavar="STACK", help="Pulumi stack name")
     parser.add_argument(

@@ -7,6 +7,8 @@ official ``kubernetes`` client and hands back objects as raw API JSON (camelCase
 
 from __future__ import annotations
 
+import base64
+import binascii
 import ipaddress
 import json
 import logging
@@ -16,6 +18,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
+from urllib.parse import urlparse
 
 import yaml
 
@@ -102,7 +105,66 @@ def _kubeconfig(name: str, value: Any) -> Mapping[str, Any]:
             raise ConfigError(f"stack output clusters.{name}.kubeconfig is not JSON/YAML{where}") from None
     if not isinstance(value, dict) or not value.get("clusters"):
         raise ConfigError(f"stack output clusters.{name}.kubeconfig is not a kubeconfig")
+    problems = kubeconfig_problems(value)
+    if problems:
+        raise ConfigError(
+            f"stack output clusters.{name}.kubeconfig is not a usable kubeconfig: " + "; ".join(problems)
+        )
     return value
+
+
+def _named(entries: Any, key: str) -> dict[str, Mapping[str, Any]]:
+    """``{name: entry[key]}`` of a kubeconfig list (``clusters``, ``contexts``, ``users``)."""
+    found: dict[str, Mapping[str, Any]] = {}
+    for entry in entries if isinstance(entries, list) else []:
+        if isinstance(entry, Mapping) and isinstance(entry.get("name"), str):
+            body = entry.get(key)
+            found[entry["name"]] = body if isinstance(body, Mapping) else {}
+    return found
+
+
+def kubeconfig_problems(config: Mapping[str, Any]) -> list[str]:
+    """What keeps the ``kubernetes`` client (kube_config.py, ``KubeConfigLoader``) from using ``config``
+    to reach a cluster: its current context, that context's cluster and user, the cluster's ``server`` URL
+    and CA data. Messages name keys only, never values that may be credentials."""
+    contexts = _named(config.get("contexts"), "context")
+    clusters = _named(config.get("clusters"), "cluster")
+    users = _named(config.get("users"), "user")
+    current = config.get("current-context")
+    if not isinstance(current, str) or not current:
+        return ["current-context is not set"]
+    if current not in contexts:
+        return [f"current-context {current!r} names no entry of contexts ({', '.join(contexts) or 'none'})"]
+    problems = []
+    context = contexts[current]
+    cluster_name, user_name = context.get("cluster"), context.get("user")
+    if cluster_name not in clusters:
+        problems.append(f"context {current!r} names cluster {cluster_name!r}, which is not in clusters")
+    else:
+        cluster = clusters[cluster_name]
+        server = cluster.get("server")
+        parsed = urlparse(server) if isinstance(server, str) else None
+        if parsed is None or parsed.scheme not in ("https", "http") or not parsed.hostname:
+            problems.append(f"cluster {cluster_name!r} has no server URL (https://host)")
+        ca_data = cluster.get("certificate-authority-data")
+        if ca_data is not None and not _is_base64(ca_data):
+            problems.append(f"cluster {cluster_name!r}: certificate-authority-data is not base64")
+    # The client treats a missing user as anonymous (get_with_name(..., safe=True)); EKS then answers 401.
+    if user_name is not None and user_name not in users:
+        problems.append(f"context {current!r} names user {user_name!r}, which is not in users")
+    elif user_name is not None:
+        exec_ = users[user_name].get("exec")
+        if exec_ is not None and not (isinstance(exec_, Mapping) and isinstance(exec_.get("command"), str)):
+            problems.append(f"user {user_name!r}: exec has no command (pulumi-eks uses `aws eks get-token`)")
+    return problems
+
+
+def _is_base64(value: Any) -> bool:
+    try:
+        base64.b64decode(str(value), validate=True)
+    except (binascii.Error, ValueError):
+        return False
+    return True
 
 
 def _cidr(name: str, key: str, value: Any, required: bool) -> str | None:

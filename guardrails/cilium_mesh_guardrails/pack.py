@@ -1,4 +1,4 @@
-"""The CrossGuard policies: thin adapters from pulumi-policy's callbacks to :mod:`guardrails.policies`.
+"""The CrossGuard policies: thin adapters from pulumi-policy's callbacks to :mod:`.policies`.
 
 Every policy is ``MANDATORY``: a violation fails ``pulumi preview`` and stops ``pulumi up`` before the
 offending resource is created. Properties arrive wrapped in pulumi-policy's unknown-checking proxy, which
@@ -23,7 +23,7 @@ from pulumi_policy import (
 )
 from pulumi_policy.deserialize import serialize_properties
 
-from guardrails.policies import (
+from .policies import (
     cilium_cluster_identity_violations,
     eks_api_ingress_violations,
     eks_public_endpoint_violations,

@@ -3,7 +3,7 @@
 Each check takes what a policy sees - a resource type token and its input properties as plain data - and
 returns human-readable violation messages (empty list = compliant). The same functions run
 
-* inside the CrossGuard pack (:mod:`guardrails.pack`) during ``pulumi preview/up --policy-pack guardrails``;
+* inside the CrossGuard pack (:mod:`.pack`) during ``pulumi preview/up --policy-pack guardrails``;
 * offline on the plan of ``python -m mesh.plan`` (:mod:`guardrails.plan_check`), in CI and in tests.
 
 Values not known yet during a preview arrive as Pulumi's *unknown* sentinels. A check never fails on them:
