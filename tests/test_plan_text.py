@@ -71,11 +71,21 @@ def test_peering_direction_and_config_order(three: tuple[StackConfig, ProgramRun
     req, acc = arrows[0]
     assert peerings[0].endswith(f"-> {cidr[acc]} in {req}, 3 routes -> {cidr[req]} in {acc}")
 
+
+def test_every_section_lists_clusters_in_config_order(devstg: tuple[StackConfig, ProgramRun]) -> None:
+    """devstg lists training before demoapps: the reverse of name order, so sorting by name would show."""
+    cfg, run = devstg
+    names = [c.name for c in cfg.clusters]
+    assert names != sorted(names)
+    text = summary(cfg, run)
+
     def first_index(lines: list[str], name: str) -> int:
         return next(i for i, line in enumerate(lines) if line.strip().startswith(name))
 
-    for title in ("Subnets", "Security rules"):
+    for title in ("Clusters", "Subnets", "Security rules", "Mesh addresses"):
         lines = section(text, title)
         assert sorted(names, key=lambda n: first_index(lines, n)) == names, title
     releases = [line.split(":")[0].strip() for line in section(text, "Cilium releases") if ": chart " in line]
     assert releases == names
+    warnings = [line for line in section(text, "Warnings") if line.strip().startswith(tuple(names))]
+    assert [w.strip().split(":")[0] for w in warnings] == names

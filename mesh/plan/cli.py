@@ -437,7 +437,10 @@ def summary(
             vpcs = [v.get("vpcId") for v in zone.inputs.get("vpcs") or []]
             w(f"  zone {zone.inputs.get('name')}: associated with {len(vpcs)} VPCs")
         records = run.by_type("aws:route53/record:Record")
-        for record in sorted(records, key=lambda r: r.inputs.get("name", "")):
+        # Record names are <cluster>.<domain>: list them in config order.
+        for record in sorted(
+            records, key=lambda r: rank.get(str(r.inputs.get("name", "")).split(".")[0], len(rank))
+        ):
             i = record.inputs
             w(f"  {i.get('name')} {i.get('type')} {', '.join(i.get('records') or [])} (ttl {i.get('ttl')})")
         w("")
