@@ -177,3 +177,51 @@ def test_under_pulumi_an_unquoted_version_is_a_run_error() -> None:
 def test_config_error_lists_every_problem() -> None:
     err = ConfigError(["a: x", "b: y"])
     assert str(err) == "invalid stack config:\n  - a: x\n  - b: y"
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "error"),
+    [
+        (
+            "  cilium-mesh:cilium:\n    version: 1.16.3\n",
+            "  cilium-mesh:cilium: 1.16.3\n",
+            "cilium: must be a mapping of keys, not the string '1.16.3'",
+        ),
+        (
+            "version: 1.16.3",
+            "version: 1.16",
+            'cilium.version: YAML read 1.16 as a number: a chart version is X.Y.Z, e.g. version: "1.16.3"',
+        ),
+        (
+            "aws:region: us-east-1",
+            "aws:region: 5",
+            "aws:region: 5 is not an AWS region name such as us-east-1",
+        ),
+        (
+            "    - name: bb-apps-devstg-eks-training",
+            "    - bb-apps-devstg-eks-training\n    - name: bb-apps-devstg-eks-training",
+            "clusters[0]: must be a mapping of keys, not the string 'bb-apps-devstg-eks-training'",
+        ),
+        (
+            "  cilium-mesh:demo: true",
+            "  cilium-mesh:demo: true\n  cilium-mesh:tags: [production]",
+            "tags: must be a mapping of keys, not a list",
+        ),
+        (
+            "      id: 1\n",
+            "      id: one\n",
+            "clusters[0].id: Input should be a valid integer, unable to parse string as an integer",
+        ),
+    ],
+)
+def test_stack_files_nobody_tried_yet(
+    project: Path, capsys: pytest.CaptureFixture[str], old: str, new: str, error: str
+) -> None:
+    assert old in DEVSTG
+    assert plan_errors(project, DEVSTG.replace(old, new, 1), capsys) == [error]
+
+
+def test_a_stack_file_that_is_not_text(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (project / "Pulumi.bad.yaml").write_bytes(b"config:\n  aws:region: \xff\xfe\n")
+    assert main(["bad"]) == 2
+    assert capsys.readouterr().err.splitlines()[1:] == ["  - Pulumi.bad.yaml: not UTF-8 text (byte 22)"]

@@ -49,6 +49,8 @@ from network.logic.external_peering import ACCOUNT_ID_RE, NAME_RE, REGION_RE, RO
 
 NAMESPACE = "cilium-mesh"
 
+# AWS region names (us-east-1, us-gov-west-1, cn-north-1, ap-southeast-5, eu-isoe-west-1...).
+AWS_REGION_RE = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d+$")
 # Cilium's own rule for cluster.name (chart validate.yaml and cilium-cli).
 CLUSTER_NAME_RE = re.compile(r"^([a-z0-9][-a-z0-9]*)?[a-z0-9]$")
 # What Cilium ids may be for a given clustermesh.maxConnectedClusters.
@@ -81,6 +83,12 @@ def _version_not_number(value: Any) -> Any:
 def _minor_version(value: str) -> str:
     if not re.fullmatch(r"1\.\d+", value):
         raise ValueError(f'{value!r} must be a Kubernetes minor version such as "1.34" (no patch)')
+    return value
+
+
+def _chart_version_not_number(value: Any) -> Any:
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        raise ValueError(f'YAML read {value!r} as a number: a chart version is X.Y.Z, e.g. version: "1.16.3"')
     return value
 
 
@@ -200,7 +208,7 @@ class CiliumConfig(_Model):
     """Cilium release settings. Defaults: pod mask /24 per node, WireGuard off, no external etcd, upgrades
     canary-first (``rollout``)."""
 
-    version: str = Field(pattern=r"^\d+\.\d+\.\d+$")
+    version: Annotated[str, BeforeValidator(_chart_version_not_number)] = Field(pattern=r"^\d+\.\d+\.\d+$")
     pod_cidr_mask_size: int = Field(24, ge=16, le=28)
     wireguard: bool = False
     clustermesh: ClustermeshConfig = ClustermeshConfig()
@@ -451,6 +459,17 @@ def _loc(loc: Sequence[Any]) -> str:
     return path
 
 
+def _yaml_kind(value: Any) -> str:
+    """How a YAML reader would name ``value``'s type, for messages."""
+    if isinstance(value, bool):
+        return f"the boolean {str(value).lower()}"
+    if isinstance(value, (int, float)):
+        return f"the number {value!r}"
+    if isinstance(value, str):
+        return f"the string {value!r}"
+    return {dict: "a mapping", list: "a list"}.get(type(value), type(value).__name__)
+
+
 def _pydantic_problems(prefix: str, err: ValidationError) -> list[str]:
     problems = []
     for e in err.errors():
@@ -462,6 +481,11 @@ def _pydantic_problems(prefix: str, err: ValidationError) -> list[str]:
             msg = "unknown key (check spelling; keys are camelCase)"
         elif e["type"] == "missing":
             msg = "required key is missing"
+        elif e["type"] in ("model_type", "dict_type"):
+            msg = f"must be a mapping of keys, not {_yaml_kind(e['input'])}"
+        elif e["type"] in ("string_type", "list_type", "tuple_type", "int_type", "bool_type"):
+            expected = e["type"].removesuffix("_type").replace("tuple", "list").replace("int", "integer")
+            msg = f"must be a {expected}, not {_yaml_kind(e['input'])}"
         problems.append(f"{path}: {msg}")
     return problems
 
@@ -764,6 +788,9 @@ def parse_stack_config(
             problems.append(f"{key}: required key {NAMESPACE}:{key} is missing")
     if not region:
         problems.append("aws:region: required key is missing")
+    elif not isinstance(region, str) or not AWS_REGION_RE.match(region):
+        problems.append(f"aws:region: {region!r} is not an AWS region name such as us-east-1")
+        region = None
 
     clusters_raw = raw.get("clusters")
     parsed_clusters: list[tuple[int, ClusterConfig | _ClusterFields]] = []

@@ -66,7 +66,11 @@ class StackFiles(NamedTuple):
 
 
 def _load(path: Path) -> Any:
-    doc, problem = load_yaml(path.name, path.read_text())
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as err:
+        raise ConfigError([f"{path.name}: not UTF-8 text (byte {err.start})"]) from None
+    doc, problem = load_yaml(path.name, text)
     if problem is not None:
         raise ConfigError([problem])
     return doc
