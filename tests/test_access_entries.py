@@ -88,6 +88,12 @@ def test_entry_key_is_kind_name_account_whatever_the_path() -> None:
     assert entry_key(ALICE) == "user-alice-111122223333"
 
 
+def test_identity_center_role_keeps_its_path() -> None:
+    sso = "arn:aws:iam::111122223333:role/aws-reserved/sso.amazonaws.com/AWSReservedSSO_Admin_0123456789ab"
+    assert principal_problem(sso, "aws") is None
+    assert entry_key(sso) == "role-AWSReservedSSO_Admin_0123456789ab-111122223333"
+
+
 def test_sts_session_arn_is_refused_with_the_role_to_use() -> None:
     problem = principal_problem("arn:aws:sts::111122223333:assumed-role/deploy/session-1")
     assert problem is not None and "role/deploy" in problem
