@@ -291,8 +291,19 @@ def test_adapt_values_removes_the_kvstoremesh_toggle_from_1_19_on() -> None:
     assert canonical["clustermesh"]["apiserver"]["kvstoremesh"] == {"enabled": True}
     adapted = adapt_values(canonical, "1.19.0")
     assert "kvstoremesh" not in adapted["clustermesh"]["apiserver"]
-    # The input is not mutated and everything else is unchanged.
+    # The input is not mutated and everything else is unchanged but the TLS method (next test).
     assert canonical["clustermesh"]["apiserver"]["kvstoremesh"] == {"enabled": True}
     adapted["clustermesh"]["apiserver"]["kvstoremesh"] = {"enabled": True}
+    adapted["clustermesh"]["apiserver"]["tls"]["auto"] = {"enabled": True, "method": "helm"}
     assert adapted == canonical
     assert adapt_values(canonical, "1.16.3") == canonical
+
+
+@pytest.mark.parametrize("version", ["1.16.3", "1.17.18", "1.18.12"])
+def test_mesh_certificates_renew_by_cronjob_only_where_helm_can_wait_for_it(version: str) -> None:
+    # 1.16-1.18: the certgen Job is a post-install hook that Helm's --wait never reaches (cilium#42045).
+    values = build_values(mesh_spec(chart_version=version))
+    assert values["clustermesh"]["apiserver"]["tls"]["auto"] == {"enabled": True, "method": "helm"}
+    renewing = build_values(mesh_spec(chart_version="1.19.5"))["clustermesh"]["apiserver"]["tls"]
+    assert renewing["auto"] == {"enabled": True, "method": "cronJob", "schedule": "0 0 1 */4 *"}
+    assert renewing["server"] == values["clustermesh"]["apiserver"]["tls"]["server"]

@@ -7,7 +7,9 @@ that show one failure each, swapped into a cluster by the tests.
 
 from __future__ import annotations
 
+import base64
 import copy
+import datetime
 import io
 import itertools
 import json
@@ -20,6 +22,10 @@ from typing import Any, ClassVar
 
 import pytest
 import yaml
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 
 from mesh.verify import cli as verify
 from mesh.verify.checks import (
@@ -27,8 +33,10 @@ from mesh.verify.checks import (
     CHECK_CLUSTERMESH_APISERVER,
     CHECK_COREDNS_POD_CIDR,
     CHECK_GLOBAL_SERVICE,
+    CHECK_MESH_CERTIFICATES,
     CHECK_MESH_CONNECTED,
     CHECK_NO_AWS_NODE_KUBE_PROXY,
+    MESH_CERT_SECRETS,
     ExecResult,
     check_coredns_pod_cidr,
     deployment_ready,
@@ -53,7 +61,9 @@ ALL_CHECKS = (
     CHECK_COREDNS_POD_CIDR,
     CHECK_CLUSTERMESH_APISERVER,
     CHECK_MESH_CONNECTED,
+    CHECK_MESH_CERTIFICATES,
 )
+NOW = datetime.datetime.now(datetime.UTC)
 
 
 def load(name: str) -> Any:
@@ -76,6 +86,9 @@ class FakeCluster:
 
     def read_service(self, namespace: str, name: str) -> dict[str, Any] | None:
         return copy.deepcopy(self.snapshot["services"].get(f"{namespace}/{name}"))
+
+    def read_secret(self, namespace: str, name: str) -> dict[str, Any] | None:
+        return copy.deepcopy(self.snapshot.get("secrets", {}).get(f"{namespace}/{name}"))
 
     def list_pods(self, namespace: str, label_selector: str) -> list[dict[str, Any]]:
         wanted = dict(term.split("=", 1) for term in label_selector.split(","))
@@ -118,6 +131,8 @@ class World:
         self.clusters = {
             name: FakeCluster(load(f"cluster-{name}.json"), round_robin(CLUSTERS)) for name in CLUSTERS
         }
+        for fake in self.clusters.values():
+            fake.snapshot["secrets"] = mesh_cert_secrets(days_left=1095)
         self.unreachable: set[str] = set()
         self.sleeps: list[float] = []
         self.now = 0.0
@@ -153,6 +168,30 @@ class World:
         return code, json.loads(out)
 
 
+def mesh_cert_secrets(days_left: float, short: str | None = None) -> dict[str, Any]:
+    """kube-system Secrets holding a CA and the clustermesh-apiserver certificates, valid ``days_left`` days
+    after NOW (the ``short`` one only 20)."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    secrets: dict[str, Any] = {}
+    for name, data_key, _ in MESH_CERT_SECRETS:
+        days = 20 if name == short else days_left
+        subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
+        cert = (
+            x509.CertificateBuilder()
+            .subject_name(subject)
+            .issuer_name(subject)
+            .public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(NOW - datetime.timedelta(days=1))
+            # An hour of slack: the check reads the clock a little later and floors the days.
+            .not_valid_after(NOW + datetime.timedelta(days=days, hours=1))
+            .sign(key, hashes.SHA256())
+        )
+        pem = cert.public_bytes(serialization.Encoding.PEM)
+        secrets[f"kube-system/{name}"] = {"data": {data_key: base64.b64encode(pem).decode()}}
+    return secrets
+
+
 def result(report: dict[str, Any], cluster: str, check: str) -> dict[str, Any]:
     (found,) = [c for c in report["checks"] if c["cluster"] == cluster and c["check"] == check]
     return found
@@ -179,8 +218,8 @@ def test_healthy_mesh_passes_every_check_with_exit_0_and_a_table(world: World) -
     rows = [line.split()[:3] for line in lines[1:-1]]
     expected = [[c, check, "PASS"] for c in CLUSTERS for check in (*ALL_CHECKS, CHECK_GLOBAL_SERVICE)]
     assert rows == expected
-    assert lines[-1].startswith("PASS: all 18 checks passed (stack dev, 3 clusters, 1 round")
-    assert "round 1: 18/18 checks pass" in err
+    assert lines[-1].startswith("PASS: all 21 checks passed (stack dev, 3 clusters, 1 round")
+    assert "round 1: 21/21 checks pass" in err
 
 
 def test_healthy_report_json_carries_evidence_users_read(world: World) -> None:
@@ -189,7 +228,7 @@ def test_healthy_report_json_carries_evidence_users_read(world: World) -> None:
     assert code == 0
     assert report["ok"] is True
     assert (report["stack"], report["clusters"]) == ("dev", list(CLUSTERS))
-    assert (report["passed"], report["failed"], report["rounds"]) == (18, 0, 1)
+    assert (report["passed"], report["failed"], report["rounds"]) == (21, 0, 1)
     assert set(report["checks"][0]) == {"cluster", "check", "ok", "evidence"}
     east = {c["check"]: c["evidence"] for c in report["checks"] if c["cluster"] == "east"}
     assert (
@@ -464,7 +503,7 @@ def test_unreachable_cluster_is_a_failed_check_not_a_traceback(world: World) -> 
     assert all(
         " FAIL " in row and "cannot reach cluster: cannot load kubeconfig" in row for row in central_rows
     )
-    assert out.splitlines()[-1].startswith("FAIL: 5 of 15 checks failed")
+    assert out.splitlines()[-1].startswith("FAIL: 6 of 18 checks failed")
 
 
 def test_api_error_on_one_call_fails_only_that_check(world: World) -> None:
@@ -524,13 +563,13 @@ def test_waits_until_mesh_connects_then_exits_0(world: World) -> None:
     assert world.sleeps == [15, 15]
     progress = err.splitlines()
     assert progress[0] == (
-        "Verifying stack dev: 3 clusters (east, west, central), 15 checks, waiting up to 120s"
+        "Verifying stack dev: 3 clusters (east, west, central), 18 checks, waiting up to 120s"
     )
     assert (
         progress[1]
-        == "[    0s] round 1: 14/15 checks pass; waiting for east: mesh-connected; retrying in 15s"
+        == "[    0s] round 1: 17/18 checks pass; waiting for east: mesh-connected; retrying in 15s"
     )
-    assert progress[3] == "[   30s] round 3: 15/15 checks pass"
+    assert progress[3] == "[   30s] round 3: 18/18 checks pass"
     assert "3 rounds, 30s)" in out.splitlines()[-1]
 
 
@@ -903,7 +942,7 @@ def test_json_path_writes_report_and_still_prints_table(world: World, tmp_path: 
     assert code == 0
     assert out.splitlines()[0].split() == ["CLUSTER", "CHECK", "RESULT", "EVIDENCE"]
     report = json.loads(path.read_text())
-    assert (report["ok"], report["passed"], report["failed"]) == (True, 15, 0)
+    assert (report["ok"], report["passed"], report["failed"]) == (True, 18, 0)
 
 
 def test_cluster_without_mesh_endpoint_gets_no_mesh_checks(world: World, tmp_path: Path) -> None:
@@ -999,3 +1038,32 @@ def test_help_states_prerequisites_environment_and_exit_codes(capsys: pytest.Cap
         "2    usage error, missing or malformed stack outputs (an invalid kubeconfig included)",
     ):
         assert needle in text, needle
+
+
+def test_mesh_certificates_report_days_to_expiry_and_fail_under_30(world: World) -> None:
+    code, report = world.report()
+    assert code == 0
+    evidence = result(report, "west", CHECK_MESH_CERTIFICATES)["evidence"]
+    assert "clustermesh-apiserver-server-cert 1095 days left" in evidence
+    assert "cilium-ca 1095 days left" in evidence
+
+    world.snapshot("west")["secrets"] = mesh_cert_secrets(1095, short="clustermesh-apiserver-remote-cert")
+    code, report = world.report()
+    assert code == 1
+    failed = result(report, "west", CHECK_MESH_CERTIFICATES)
+    assert failed["ok"] is False
+    assert "clustermesh-apiserver-remote-cert 20 days left (< 30)" in failed["evidence"]
+    assert result(report, "east", CHECK_MESH_CERTIFICATES)["ok"] is True
+
+
+def test_missing_mesh_certificate_fails(world: World) -> None:
+    del world.snapshot("east")["secrets"]["kube-system/clustermesh-apiserver-server-cert"]
+    # The local certificate is optional (KVStoreMesh only): dropping it still passes.
+    del world.snapshot("west")["secrets"]["kube-system/clustermesh-apiserver-local-cert"]
+    code, report = world.report()
+    assert code == 1
+    assert (
+        "clustermesh-apiserver-server-cert: no tls.crt"
+        in result(report, "east", CHECK_MESH_CERTIFICATES)["evidence"]
+    )
+    assert result(report, "west", CHECK_MESH_CERTIFICATES)["ok"] is True

@@ -43,6 +43,10 @@ from typing import Any
 MIN_SUPPORTED_MINOR = (1, 16)
 """Oldest chart line the builder supports (the runbook's line)."""
 
+CERT_RENEWAL_SCHEDULE = "0 0 1 */4 *"
+"""When the certgen CronJob re-issues the mesh certificates: midnight on the first day of every fourth month
+(values.yaml's example for `clustermesh.apiserver.tls.auto.schedule`), far inside their 1095-day validity."""
+
 _VERSION_RE = re.compile(r"^v?(\d+)\.(\d+)\.(\d+)(?:[-+].*)?$")
 
 
@@ -81,6 +85,11 @@ class ChartCapabilities:
     kvstoremesh_toggle_deprecated: bool
     """1.18 deprecates `kvstoremesh.enabled` (values.yaml: "deprecated - KVStoreMesh will always be enabled
     once the option is removed"; default true): sent only to turn KVStoreMesh off."""
+    certgen_job_waitable: bool
+    """The ``cronJob`` TLS method works under a waiting Helm release (1.19+). In 1.16-1.18 the one-shot
+    certgen Job is a ``post-install`` hook: Helm runs it only after ``--wait``, which never ends because
+    the clustermesh-apiserver needs the certificate the Job creates (cilium#42045, fixed in 1.19 by
+    cilium#42298: a plain Job named by a checksum of its spec)."""
     kvstore_identity_with_apiserver: bool
     """Chart accepts `useAPIServer=true` + `identityAllocationMode=kvstore` if KVStoreMesh runs (1.18+)."""
 
@@ -99,6 +108,7 @@ def capabilities(version: str) -> ChartCapabilities:
         version=parsed,
         kvstoremesh_toggle=line < (1, 19),
         kvstoremesh_toggle_deprecated=line == (1, 18),
+        certgen_job_waitable=line >= (1, 19),
         kvstore_identity_with_apiserver=line >= (1, 18),
     )
 
@@ -122,6 +132,12 @@ def adapt_values(values: Mapping[str, Any], version: str) -> dict[str, Any]:
         del kvstoremesh["enabled"]
         if not kvstoremesh:
             del apiserver["kvstoremesh"]
+    auto = apiserver.get("tls", {}).get("auto")
+    if caps.certgen_job_waitable and isinstance(auto, dict) and auto.get("method") == "helm":
+        # Certificates that renew: the chart's CronJob re-issues them from the `cilium-ca` Secret (the
+        # shared tls.ca) on a schedule, as cilium-cli configures it; the `helm` method mints them only when
+        # Helm renders, so a quiet mesh would expire after certValidityDuration (1095 days).
+        auto.update(method="cronJob", schedule=CERT_RENEWAL_SCHEDULE)
     if not caps.kvstoremesh_toggle and isinstance(kvstoremesh, dict) and "enabled" in kvstoremesh:
         if kvstoremesh["enabled"] is not True:
             raise ValueError(

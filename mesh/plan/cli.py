@@ -305,6 +305,8 @@ KEY_VALUES = (
     "clustermesh.maxConnectedClusters",
     "clustermesh.apiserver.kvstoremesh.enabled",
     "clustermesh.apiserver.tls.server.extraDnsNames",
+    "clustermesh.apiserver.tls.auto.method",
+    "upgradeCompatibility",
 )
 
 

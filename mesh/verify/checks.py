@@ -7,6 +7,8 @@ Nothing here talks to a cluster, so each failure mode can be tested against reco
 
 from __future__ import annotations
 
+import base64
+import datetime
 import ipaddress
 import json
 from collections.abc import Iterable, Mapping, Sequence
@@ -20,6 +22,7 @@ CHECK_COREDNS_POD_CIDR = "coredns-pod-cidr"
 CHECK_CLUSTERMESH_APISERVER = "clustermesh-apiserver"
 CHECK_MESH_CONNECTED = "mesh-connected"
 CHECK_GLOBAL_SERVICE = "global-service"
+CHECK_MESH_CERTIFICATES = "mesh-certificates"
 
 ALL_CHECKS: tuple[str, ...] = (
     CHECK_NO_AWS_NODE_KUBE_PROXY,
@@ -27,6 +30,7 @@ ALL_CHECKS: tuple[str, ...] = (
     CHECK_COREDNS_POD_CIDR,
     CHECK_CLUSTERMESH_APISERVER,
     CHECK_MESH_CONNECTED,
+    CHECK_MESH_CERTIFICATES,
 )
 """Checks run on every cluster; ``CHECK_GLOBAL_SERVICE`` is added only with ``--global-service``."""
 
@@ -452,3 +456,55 @@ def check_global_service(
             cluster, CHECK_GLOBAL_SERVICE, False, f"{evidence}; never answered: {', '.join(silent)}"
         )
     return CheckResult(cluster, CHECK_GLOBAL_SERVICE, True, evidence)
+
+
+# --- 7. mesh certificates are far from expiry ------------------------------------------------------------
+
+MIN_CERT_DAYS = 30
+"""A mesh certificate with fewer days left fails the check: time to renew (``pulumi up`` re-renders the
+`helm`-method certificates; the 1.19+ CronJob renews every fourth month)."""
+
+MESH_CERT_SECRETS: tuple[tuple[str, str, bool], ...] = (
+    ("cilium-ca", "ca.crt", True),
+    ("clustermesh-apiserver-server-cert", "tls.crt", True),
+    ("clustermesh-apiserver-admin-cert", "tls.crt", True),
+    ("clustermesh-apiserver-remote-cert", "tls.crt", True),
+    ("clustermesh-apiserver-local-cert", "tls.crt", False),
+)
+"""(Secret, key, required) in kube-system: the shared CA and the clustermesh-apiserver certificates the chart
+(or its certgen job) writes; the local certificate exists only with KVStoreMesh."""
+
+
+def days_to_expiry(pem: bytes, now: datetime.datetime) -> float:
+    """Days until the first certificate in ``pem`` expires (negative when it already has)."""
+    from cryptography import x509
+
+    cert = x509.load_pem_x509_certificate(pem)
+    return (cert.not_valid_after_utc - now).total_seconds() / 86400
+
+
+def check_mesh_certificates(
+    cluster: str,
+    secrets: Mapping[str, Mapping[str, Any] | None],
+    now: datetime.datetime,
+    min_days: int = MIN_CERT_DAYS,
+) -> CheckResult:
+    """Each mesh certificate's days to expiry; fails when one has fewer than ``min_days`` left or is
+    missing/unreadable. ``secrets`` maps Secret name to the API object (``data`` base64, as the API
+    returns it)."""
+    parts: list[tuple[bool, str]] = []
+    for name, key, required in MESH_CERT_SECRETS:
+        secret = secrets.get(name)
+        data = _dig(secret, "data", key)
+        if data is None:
+            if required:
+                parts.append((False, f"{name}: no {key}"))
+            continue
+        try:
+            days = days_to_expiry(base64.b64decode(data), now)
+        except ValueError as err:
+            parts.append((False, f"{name}: unreadable certificate ({err})"))
+            continue
+        ok = days >= min_days
+        parts.append((ok, f"{name} {int(days)} days left" + ("" if ok else f" (< {min_days})")))
+    return _result(cluster, CHECK_MESH_CERTIFICATES, parts)

@@ -10,10 +10,12 @@ client and checks, per cluster:
 4. ``clustermesh-apiserver`` - Deployment ready, Service ``clustermesh-apiserver-lb`` has an LB address;
 5. ``mesh-connected`` - ``cilium-dbg status -o json`` in every agent shows the N-1 other clusters connected
    and ready;
-6. ``global-service`` (only with ``--global-service``) - ``curl rebel-base`` from an x-wing pod gets answers
+6. ``mesh-certificates`` - days to expiry of the shared CA (``cilium-ca``) and each clustermesh-apiserver
+   certificate (server, admin, remote, local); fails under 30 days;
+7. ``global-service`` (only with ``--global-service``) - ``curl rebel-base`` from an x-wing pod gets answers
    from every cluster.
 
-Checks 4 and 5 apply to clusters with a ``meshEndpoint`` output (Cluster Mesh enabled).
+Checks 4, 5 and 6 apply to clusters with a ``meshEndpoint`` output (Cluster Mesh enabled).
 
 It re-runs all checks every ``--interval`` seconds (default 10) until they all pass or ``--wait`` seconds
 (default 300; 0 = one pass) have elapsed, printing progress to stderr. Then it prints a table (or, with
@@ -23,6 +25,7 @@ It re-runs all checks every ``--interval`` seconds (default 10) until they all p
 from __future__ import annotations
 
 import argparse
+import datetime
 import json
 import sys
 import time
@@ -36,8 +39,10 @@ from mesh.verify.checks import (
     CHECK_CLUSTERMESH_APISERVER,
     CHECK_COREDNS_POD_CIDR,
     CHECK_GLOBAL_SERVICE,
+    CHECK_MESH_CERTIFICATES,
     CHECK_MESH_CONNECTED,
     CHECK_NO_AWS_NODE_KUBE_PROXY,
+    MESH_CERT_SECRETS,
     AgentMeshStatus,
     CheckResult,
     ExecResult,
@@ -45,6 +50,7 @@ from mesh.verify.checks import (
     check_clustermesh_apiserver,
     check_coredns_pod_cidr,
     check_global_service,
+    check_mesh_certificates,
     check_mesh_connected,
     check_no_aws_node_kube_proxy,
     parse_agent_status,
@@ -61,7 +67,7 @@ from mesh.verify.sources import (
     read_stack_outputs,
 )
 
-MESH_CHECKS = (CHECK_CLUSTERMESH_APISERVER, CHECK_MESH_CONNECTED)
+MESH_CHECKS = (CHECK_CLUSTERMESH_APISERVER, CHECK_MESH_CONNECTED, CHECK_MESH_CERTIFICATES)
 KUBE_SYSTEM = "kube-system"
 LB_SERVICE = "clustermesh-apiserver-lb"
 CILIUM_STATUS_COMMAND = ("cilium-dbg", "status", "-o", "json")
@@ -88,6 +94,8 @@ class VerifyOptions:
     demo_answers: Mapping[str, str] = field(default_factory=dict)
     """cluster name -> value of ``demo_field`` its rebel-base replies with; default: the cluster name."""
     exec_timeout: float = 30.0
+    now: Callable[[], datetime.datetime] = field(default=lambda: datetime.datetime.now(datetime.UTC))
+    """Wall clock for certificate expiry (tests pin it)."""
 
     def checks(self, info: ClusterInfo) -> tuple[str, ...]:
         """Checks for one cluster. A cluster without a ``meshEndpoint`` output is not in a mesh (Cluster
@@ -227,6 +235,11 @@ def verify_cluster(
         ),
         CHECK_MESH_CONNECTED: lambda: check_mesh_connected(
             name, remotes, collect_agent_statuses(client, options.exec_timeout)
+        ),
+        CHECK_MESH_CERTIFICATES: lambda: check_mesh_certificates(
+            name,
+            {secret: client.read_secret(KUBE_SYSTEM, secret) for secret, _, _ in MESH_CERT_SECRETS},
+            options.now(),
         ),
         CHECK_GLOBAL_SERVICE: lambda: _global_service(info, stack, client, options),
     }

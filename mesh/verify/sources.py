@@ -218,6 +218,8 @@ class ClusterClient(Protocol):
 
     def read_service(self, namespace: str, name: str) -> dict[str, Any] | None: ...
 
+    def read_secret(self, namespace: str, name: str) -> dict[str, Any] | None: ...
+
     def list_pods(self, namespace: str, label_selector: str) -> list[dict[str, Any]]: ...
 
     def list_nodes(self) -> list[dict[str, Any]]: ...
@@ -291,6 +293,9 @@ class KubernetesClusterClient:
 
     def read_service(self, namespace: str, name: str) -> dict[str, Any] | None:
         return self._read(self._core.read_namespaced_service, name, namespace)
+
+    def read_secret(self, namespace: str, name: str) -> dict[str, Any] | None:
+        return self._read(self._core.read_namespaced_secret, name, namespace)
 
     def list_pods(self, namespace: str, label_selector: str) -> list[dict[str, Any]]:
         body = self._read(self._core.list_namespaced_pod, namespace, label_selector=label_selector)
