@@ -31,6 +31,7 @@ from guardrails.cilium_mesh_guardrails.pack import (
     EXTRA_ALLOWED_CIDRS_KEY,
     KPR_POLICY,
     MESH_PORTS_POLICY,
+    NODE_PORT_OWNER_POLICY,
     POLICY_PACK_NAME,
 )
 from guardrails.cilium_mesh_guardrails.policies import (
@@ -47,6 +48,7 @@ from guardrails.cilium_mesh_guardrails.policies import (
     eks_public_endpoint_violations,
     kube_proxy_replacement_violations,
     mesh_port_violations,
+    node_port_owner_violations,
 )
 from guardrails.plan_check import Violation, check_plan, check_resources
 from guardrails.plan_check import main as plan_check_main
@@ -104,8 +106,8 @@ def test_real_stack_passes_every_policy(plans: dict[str, dict[str, Any]], stack:
     releases = of_type(plan, HELM_RELEASE)
     assert {r["inputs"]["values"]["cluster"]["name"] for r in releases} == names
     assert all(r["inputs"]["values"]["kubeProxyReplacement"] is True for r in releases)
-    mesh_rules = [r for r in of_type(plan, SG_INGRESS_RULE) if r["inputs"]["fromPort"] in (8472, 32380)]
-    assert len(mesh_rules) == 2 * len(names) * (len(names) - 1)
+    mesh_rules = [r for r in of_type(plan, SG_INGRESS_RULE) if r["inputs"]["fromPort"] == 8472]
+    assert len(mesh_rules) == len(names) * (len(names) - 1)
     assert {r["inputs"]["name"] for r in of_type(plan, EKS_COMPONENT)} == names
 
 
@@ -159,7 +161,7 @@ def _mesh_rule(port: int) -> Callable[[dict[str, Any]], bool]:
     return lambda r: r["type"] == SG_INGRESS_RULE and r["inputs"].get("fromPort") == port
 
 
-@pytest.mark.parametrize("port", [8472, 4240, 32380])
+@pytest.mark.parametrize("port", [8472, 4240])
 def test_mesh_rule_open_to_the_world_is_stopped(plans: dict[str, dict[str, Any]], port: int) -> None:
     doc, urn = mutated(plans["devstg"], _mesh_rule(port), lambda i: i.update(cidrIpv4="0.0.0.0/0"))
     found = check_plan(doc)
@@ -529,7 +531,14 @@ def test_pack_declares_every_policy_as_mandatory(analyzer: analyzer_pb2_grpc.Ana
     assert info.name == POLICY_PACK_NAME
     levels = {p.name: p.enforcementLevel for p in info.policies}
     assert levels == dict.fromkeys(
-        [MESH_PORTS_POLICY, CLUSTER_IDENTITY_POLICY, KPR_POLICY, EKS_ENDPOINT_POLICY, EKS_API_INGRESS_POLICY],
+        [
+            MESH_PORTS_POLICY,
+            CLUSTER_IDENTITY_POLICY,
+            NODE_PORT_OWNER_POLICY,
+            KPR_POLICY,
+            EKS_ENDPOINT_POLICY,
+            EKS_API_INGRESS_POLICY,
+        ],
         analyzer_pb2.MANDATORY,
     )
     eks = next(p for p in info.policies if p.name == EKS_ENDPOINT_POLICY)
@@ -563,3 +572,102 @@ def test_pack_stops_duplicate_cluster_ids_over_grpc(analyzer: analyzer_pb2_grpc.
     diagnostics = analyzer.AnalyzeStack(analyzer_pb2.AnalyzeStackRequest(resources=resources)).diagnostics
     assert [d.policyName for d in diagnostics] == [CLUSTER_IDENTITY_POLICY]
     assert "cluster.id 7 is used by east, west" in diagnostics[0].message
+
+
+# --- one owner for a LoadBalancer node port ------------------------------------------------------------
+
+
+def _with_node_port_rule(plan: Mapping[str, Any], **inputs: Any) -> tuple[dict[str, Any], str]:
+    """The real plan plus one stack-owned ingress rule on the mesh NLB's node port from a peer VPC."""
+    doc = copy.deepcopy(plan)
+    template = next(r for r in doc["resources"] if r["type"] == SG_INGRESS_RULE)
+    rule = copy.deepcopy(template)
+    rule["urn"] = template["urn"] + "-nodeport"
+    rule["inputs"].update({"ipProtocol": "tcp", "fromPort": 32380, "toPort": 32380, **inputs})
+    doc["resources"].append(rule)
+    return doc, rule["urn"]
+
+
+def test_the_mesh_node_port_has_no_stack_rule_in_real_plans(plans: dict[str, dict[str, Any]]) -> None:
+    for plan in plans.values():
+        services = [r for r in of_type(plan, K8S_SERVICE) if r["inputs"]["spec"]["type"] == "LoadBalancer"]
+        assert {p["nodePort"] for s in services for p in s["inputs"]["spec"]["ports"]} == {32380}
+        assert not [r for r in of_type(plan, SG_INGRESS_RULE) if r["inputs"].get("fromPort") == 32380]
+
+
+@pytest.mark.parametrize(
+    "rule",
+    [
+        {},  # exactly the port, from a peer VPC: what the service controller adds itself
+        {"fromPort": 30000, "toPort": 32767},  # the whole node port range
+        {"ipProtocol": "-1", "fromPort": -1, "toPort": -1},  # everything
+    ],
+)
+def test_a_second_owner_of_the_node_port_is_stopped(plans: dict[str, dict[str, Any]], rule: dict) -> None:
+    doc, urn = _with_node_port_rule(plans["devstg"], **rule)
+    found = fired(check_plan(doc), NODE_PORT_OWNER_POLICY)
+    assert [v.urn for v in found] == [urn]
+    assert "tcp/32380" in found[0].message and "kube-system/clustermesh-apiserver-lb" in found[0].message
+    assert "InvalidPermission.Duplicate" in found[0].message
+
+
+def test_other_protocols_and_unknown_node_ports_are_not_flagged(plans: dict[str, dict[str, Any]]) -> None:
+    doc, _ = _with_node_port_rule(plans["devstg"], ipProtocol="udp")
+    assert fired(check_plan(doc), NODE_PORT_OWNER_POLICY) == []
+    doc, _ = _with_node_port_rule(plans["devstg"])
+    for service in of_type(doc, K8S_SERVICE):
+        service["inputs"]["spec"]["ports"][0]["nodePort"] = UNKNOWN
+    assert fired(check_plan(doc), NODE_PORT_OWNER_POLICY) == []
+
+
+def test_legacy_and_inline_rules_are_second_owners_too() -> None:
+    service = {
+        "metadata": {"name": "lb", "namespace": "ns"},
+        "spec": {"type": "LoadBalancer", "ports": [{"port": 443, "nodePort": 31000, "protocol": "TCP"}]},
+    }
+    legacy = {
+        "type": "ingress",
+        "protocol": "tcp",
+        "fromPort": 31000,
+        "toPort": 31000,
+        "cidrBlocks": ["10.0.0.0/8"],
+    }
+    inline = {
+        "ingress": [{"protocol": "6", "fromPort": 30000, "toPort": 31999, "cidrBlocks": ["10.0.0.0/8"]}]
+    }
+    found = node_port_owner_violations(
+        [
+            ("urn:svc", K8S_SERVICE, service),
+            ("urn:a", SG_RULE_LEGACY, legacy),
+            ("urn:b", SECURITY_GROUP, inline),
+        ]
+    )
+    assert [urn for urn, _ in found] == ["urn:a", "urn:b"]
+    assert all("tcp/31000" in message and "ns/lb" in message for _, message in found)
+    # A ClusterIP Service has no node port to own.
+    service["spec"]["type"] = "ClusterIP"
+    assert (
+        node_port_owner_violations([("urn:svc", K8S_SERVICE, service), ("urn:a", SG_RULE_LEGACY, legacy)])
+        == []
+    )
+
+
+def test_pack_stops_a_node_port_rule_over_grpc(analyzer: analyzer_pb2_grpc.AnalyzerStub) -> None:
+    service = analyzer_pb2.AnalyzerResource(type=K8S_SERVICE, urn="urn:svc", name="svc")
+    service.properties.update(
+        {
+            "metadata": {"name": "clustermesh-apiserver-lb", "namespace": "kube-system"},
+            "spec": {
+                "type": "LoadBalancer",
+                "loadBalancerSourceRanges": ["10.2.0.0/16"],
+                "ports": [{"port": 2379, "nodePort": 32380, "protocol": "TCP"}],
+            },
+        }
+    )
+    rule = analyzer_pb2.AnalyzerResource(type=SG_INGRESS_RULE, urn="urn:rule", name="rule")
+    rule.properties.update(
+        {"ipProtocol": "tcp", "fromPort": 32380, "toPort": 32380, "cidrIpv4": "10.2.0.0/16"}
+    )
+    request = analyzer_pb2.AnalyzeStackRequest(resources=[service, rule])
+    diagnostics = analyzer.AnalyzeStack(request).diagnostics
+    assert [(d.policyName, d.urn) for d in diagnostics] == [(NODE_PORT_OWNER_POLICY, "urn:rule")]

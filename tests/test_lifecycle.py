@@ -259,3 +259,32 @@ def test_a_single_cluster_exports_no_mesh() -> None:
     assert run.outputs.get("mesh") is None
     (out,) = run.outputs["clusters"].values()
     assert out["meshAddress"] is None and out["vpcId"].startswith("vpc-")
+
+
+# --- 6. one owner for the clustermesh node port -------------------------------------------------------
+
+
+def test_the_service_controller_is_the_only_owner_of_the_node_port_ingress(
+    stack: tuple[StackConfig, ProgramRun],
+) -> None:
+    cfg, run = stack
+    node_port = cfg.cilium.clustermesh.node_port
+    rules = run.by_type("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule")
+    assert rules  # the datapath rules exist; none of them is the node port's
+    for r in rules:
+        low, high = r.inputs["fromPort"], r.inputs["toPort"]
+        assert not (r.inputs["ipProtocol"] in ("tcp", "-1") and low <= node_port <= high), r.name
+    for c in cfg.clusters:
+        (service,) = [
+            s
+            for s in run.by_type(SERVICE)
+            if cluster_of(run, s) == c.name and s.inputs["spec"]["type"] == "LoadBalancer"
+        ]
+        spec = service.inputs["spec"]
+        assert [p["nodePort"] for p in spec["ports"]] == [node_port]
+        # What the controller opens the node port to: the peer VPCs, nothing else.
+        assert spec["loadBalancerSourceRanges"] == sorted(
+            p.vpc_cidr for p in cfg.clusters if p.name != c.name
+        )
+        # The in-tree controller refuses any sessionAffinity but None for a load balancer.
+        assert spec.get("sessionAffinity", "None") == "None"

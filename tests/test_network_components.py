@@ -181,7 +181,7 @@ def test_peering_refuses_overlapping_vpcs() -> None:
 
 
 def test_mesh_security_rules_only_from_peer_vpcs(mocks: RecordingMocks) -> None:
-    table = mesh_rule_table(clustermesh_node_port=32380, wireguard=True)
+    table = mesh_rule_table(wireguard=True)
     args = MeshSecurityRulesArgs(
         security_group_id="sg-east",
         cluster_name="east",
@@ -198,7 +198,5 @@ def test_mesh_security_rules_only_from_peer_vpcs(mocks: RecordingMocks) -> None:
     icmp = rules["east-from-west-icmp-echo"]
     icmp_fields = (icmp["ipProtocol"], icmp["fromPort"], icmp["toPort"], icmp["cidrIpv4"])
     assert icmp_fields == ("icmp", 8, 0, "10.2.0.0/16")
-    nlb = rules["east-from-central-clustermesh-apiserver"]
-    assert (nlb["ipProtocol"], nlb["fromPort"], nlb["toPort"]) == ("tcp", 32380, 32380)
     assert rules["east-from-central-wireguard"]["description"] == "Cilium WireGuard from central"
     assert rules["east-from-west-vxlan"]["tags"] == {"team": "net", "Name": "east-from-west-vxlan"}

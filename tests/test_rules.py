@@ -7,7 +7,6 @@ import re
 import pytest
 
 from network.logic.rules import (
-    CLUSTERMESH_NODE_PORT,
     IngressRuleSpec,
     MeshRule,
     expand_rules,
@@ -31,27 +30,20 @@ def test_base_table_has_exactly_the_cilium_datapath_ports() -> None:
     }
 
 
-def test_optional_rows_are_appended_in_a_stable_order() -> None:
-    table = mesh_rule_table(clustermesh_node_port=CLUSTERMESH_NODE_PORT, wireguard=True)
-    assert [rule.key for rule in table] == [
-        "vxlan",
-        "health",
-        "icmp-echo",
-        "clustermesh-apiserver",
-        "wireguard",
-    ]
-    ports = _ports(table)
-    assert CLUSTERMESH_NODE_PORT == 32380
-    assert ports["clustermesh-apiserver"] == ("tcp", 32380, 32380)
-    assert ports["wireguard"] == ("udp", 51871, 51871)
-    assert "wireguard" not in _ports(mesh_rule_table(clustermesh_node_port=32380))
-    assert "clustermesh-apiserver" not in _ports(mesh_rule_table(wireguard=True))
+def test_wireguard_is_the_only_optional_row() -> None:
+    table = mesh_rule_table(wireguard=True)
+    assert [rule.key for rule in table] == ["vxlan", "health", "icmp-echo", "wireguard"]
+    assert _ports(table)["wireguard"] == ("udp", 51871, 51871)
 
 
-@pytest.mark.parametrize("port", [2379, 29999, 32768, 0])
-def test_clustermesh_node_port_must_be_a_node_port(port: int) -> None:
-    with pytest.raises(ValueError, match=rf"clustermesh_node_port {port} is outside .* 30000-32767"):
-        mesh_rule_table(clustermesh_node_port=port)
+@pytest.mark.parametrize(("low", "high"), [(32380, 32380), (30000, 32767), (1, 65535), (29000, 30000)])
+def test_no_row_may_cover_a_kubernetes_node_port(low: int, high: int) -> None:
+    """The service controller owns a LoadBalancer's node port ingress; a second owner fails on AWS."""
+    table = (*mesh_rule_table(), MeshRule("mesh-api", "tcp", low, high, "mesh API"))
+    with pytest.raises(ValueError, match=r"rule 'mesh-api' covers Kubernetes node ports \(30000-32767\)"):
+        expand_rules("east", PEERS, table)
+    # udp on the same ports is no node port of a TCP Service.
+    assert expand_rules("east", PEERS, (MeshRule("udp-range", "udp", low, high, "udp"),))
 
 
 def test_expand_rules_one_spec_per_peer_and_rule_with_stable_keys() -> None:

@@ -29,12 +29,14 @@ from .policies import (
     eks_public_endpoint_violations,
     kube_proxy_replacement_violations,
     mesh_port_violations,
+    node_port_owner_violations,
 )
 
 POLICY_PACK_NAME = "cilium-mesh-guardrails"
 
 MESH_PORTS_POLICY = "mesh-ports-not-public"
 CLUSTER_IDENTITY_POLICY = "cilium-cluster-identity"
+NODE_PORT_OWNER_POLICY = "lb-node-port-single-owner"
 KPR_POLICY = "cilium-kpr-sets-k8s-service-host"
 EKS_ENDPOINT_POLICY = "eks-public-endpoint-restricted"
 EKS_API_INGRESS_POLICY = "eks-api-ingress-not-public"
@@ -77,6 +79,12 @@ def _cluster_identity(args: StackValidationArgs, report: ReportViolation) -> Non
         report(message, None)
 
 
+def _node_port_owner(args: StackValidationArgs, report: ReportViolation) -> None:
+    resources = [(r.urn, r.resource_type, plain(r.props)) for r in args.resources]
+    for urn, message in node_port_owner_violations(resources):
+        report(message, urn)
+
+
 def build_policies() -> list[Policy]:
     """The pack's policies, each ``MANDATORY``; config keys default to the strict setting."""
     mandatory = EnforcementLevel.MANDATORY
@@ -110,6 +118,20 @@ def build_policies() -> list[Policy]:
             enforcement_level=mandatory,
             validate=_cluster_identity,
             remediation_steps="Fix cilium-mesh:clusters[].name/id in the stack config.",
+        ),
+        StackValidationPolicy(
+            name=NODE_PORT_OWNER_POLICY,
+            description=(
+                "No security group rule of the stack covers a LoadBalancer Service's node port: the "
+                "Kubernetes service controller owns that ingress (from loadBalancerSourceRanges), and a "
+                "second owner fails with InvalidPermission.Duplicate."
+            ),
+            enforcement_level=mandatory,
+            validate=_node_port_owner,
+            remediation_steps=(
+                "Remove the rule; restrict the Service's loadBalancerSourceRanges to the peer VPC CIDRs "
+                "instead."
+            ),
         ),
         ResourceValidationPolicy(
             name=KPR_POLICY,

@@ -560,3 +560,66 @@ def eks_api_ingress_violations(resource_type: str, props: Mapping[str, Any]) -> 
                     "networks (eks.privateAccessCidrs), never the internet"
                 )
     return messages
+
+
+# --- LoadBalancer node ports: one owner ---------------------------------------------------------------
+
+
+def _load_balancer_node_ports(props: Mapping[str, Any]) -> list[int]:
+    """The known tcp node ports of a ``type: LoadBalancer`` Service (unknown ones are skipped)."""
+    spec = props.get("spec")
+    if not isinstance(spec, Mapping) or spec.get("type") != "LoadBalancer":
+        return []
+    ports = []
+    for port in _list(spec.get("ports")):
+        if not isinstance(port, Mapping) or str(port.get("protocol") or "TCP").upper() != "TCP":
+            continue
+        node_port = _as_int(port.get("nodePort"))
+        if node_port is not None:
+            ports.append(node_port)
+    return ports
+
+
+def node_port_owner_violations(
+    resources: Iterable[tuple[str, str, Mapping[str, Any]]],
+) -> list[tuple[str, str]]:
+    """Across the stack (``(urn, type, props)`` triples): no security group ingress of the stack may cover the
+    tcp node port of a LoadBalancer Service of the stack. Returns ``(urn of the rule, message)`` pairs.
+
+    That ingress has one owner, the Kubernetes service controller: for an NLB the in-tree AWS cloud provider
+    (cloud-provider-aws ``aws_loadbalancer.go`` ``updateInstanceSecurityGroupsForNLB``) authorizes tcp on the
+    node port from every ``loadBalancerSourceRanges`` CIDR, and the NLB health check, on the nodes' security
+    group, and revokes them with the Service. A stack rule for the same port and CIDR is a second owner:
+    whichever comes second fails with ``InvalidPermission.Duplicate``, and every later ``pulumi up`` with it.
+    Keep the Service's ``loadBalancerSourceRanges`` peers-only instead (policy ``mesh-ports-not-public``).
+    Checked on ``aws.vpc.SecurityGroupIngressRule``, legacy ``aws.ec2.SecurityGroupRule`` (ingress) and inline
+    ``aws.ec2.SecurityGroup`` ingress blocks; unknown ports are skipped.
+    """
+    resources = list(resources)
+    owners: dict[int, list[str]] = defaultdict(list)
+    for _, resource_type, props in resources:
+        if resource_type != K8S_SERVICE:
+            continue
+        metadata = props.get("metadata")
+        name = metadata.get("name") if isinstance(metadata, Mapping) else None
+        namespace = (metadata.get("namespace") if isinstance(metadata, Mapping) else None) or "default"
+        for port in _load_balancer_node_ports(props):
+            owners[port].append(f"{namespace}/{name}")
+    messages: list[tuple[str, str]] = []
+    for urn, resource_type, props in resources:
+        if resource_type not in (SG_INGRESS_RULE, SG_RULE_LEGACY, SECURITY_GROUP):
+            continue
+        label = f"{resource_type.rsplit(':', 1)[-1]} {props.get('description') or ''}".strip()
+        for rule in _security_group_ingress(resource_type, props):
+            for port, services in sorted(owners.items()):
+                if _covers_tcp_port(rule.protocol, rule.from_port, rule.to_port, port):
+                    messages.append(
+                        (
+                            urn,
+                            f"{label} opens tcp/{port}, the node port of LoadBalancer Service "
+                            f"{', '.join(sorted(services))}; the Kubernetes service controller already owns "
+                            "that ingress (from loadBalancerSourceRanges) and a second owner fails with "
+                            "InvalidPermission.Duplicate: drop the rule",
+                        )
+                    )
+    return messages

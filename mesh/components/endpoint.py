@@ -20,9 +20,9 @@ from mesh.logic.mesh_dns import RECORD_TTL_SECONDS
 
 SERVICE_NAME = "clustermesh-apiserver-lb"
 APISERVER_SELECTOR = {"k8s-app": "clustermesh-apiserver"}
-# In-tree AWS cloud provider: an internal NLB with instance targets (client IPs preserved, so node
-# security rules see peer VPC CIDRs). The AWS Load Balancer Controller is avoided on purpose: its
-# webhook is unreachable from the EKS control plane in VXLAN tunnel mode.
+# In-tree AWS cloud provider: an internal NLB with instance targets (client IPs preserved). The AWS Load
+# Balancer Controller is avoided on purpose: its webhook is unreachable from the EKS control plane in VXLAN
+# tunnel mode.
 NLB_ANNOTATIONS = {
     "service.beta.kubernetes.io/aws-load-balancer-type": "nlb",
     "service.beta.kubernetes.io/aws-load-balancer-internal": "true",
@@ -59,6 +59,10 @@ def service_spec(args: MeshEndpointArgs) -> dict:
                 "nodePort": args.node_port,
             }
         ],
+        # The one owner of the node port's ingress: the in-tree controller authorizes tcp/nodePort from
+        # exactly these CIDRs (plus the NLB health check) on the nodes' cluster security group and revokes
+        # it with the Service (cloud-provider-aws aws_loadbalancer.go updateInstanceSecurityGroupsForNLB);
+        # the stack adds no rule of its own for it (network/logic/rules.py).
         "loadBalancerSourceRanges": sorted(args.peer_cidrs),
         # No sessionAffinity: the in-tree controller refuses any value but None for a load balancer
         # ("unsupported load balancer affinity", cloud-provider-aws aws.go EnsureLoadBalancer), and the

@@ -121,10 +121,7 @@ def build_mesh(cfg: StackConfig, transition: TransitionPlan | None = None) -> Bu
     mesh = ClusterMesh("mesh", mesh_enabled=cfg.mesh_enabled, protect=cfg.protect, tags=tags)
 
     # 2. Each cluster up to its mesh endpoint.
-    rule_table = mesh_rule_table(
-        clustermesh_node_port=mesh_cfg.node_port if cfg.mesh_enabled else None,
-        wireguard=cfg.cilium.wireguard,
-    )
+    rule_table = mesh_rule_table(wireguard=cfg.cilium.wireguard)
     # "Same account" for an external peering with an explicit ownerAccountId is only known at deploy time;
     # ask once, and only then (the offline plan answers from its placeholder account).
     caller_account_id = (

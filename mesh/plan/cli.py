@@ -468,6 +468,17 @@ def summary(
         if i.get("ipProtocol") == "icmp":
             ports = f"type {i.get('fromPort')} code {i.get('toPort')}"
         w(f"  {r.name:<70} {i.get('ipProtocol'):<5} {ports:<16} from {i.get('cidrIpv4')}")
+    services = [s for s in run.by_type("kubernetes:core/v1:Service") if s.inputs.get("spec", {}).get("type")]
+    for svc in sorted(services, key=lambda r: cluster_rank(r, by_urn, names)):
+        spec = svc.inputs["spec"]
+        if spec["type"] != "LoadBalancer":
+            continue
+        node_ports = ", ".join(f"{p.get('nodePort')}/tcp" for p in spec.get("ports") or [])
+        sources = ", ".join(spec.get("loadBalancerSourceRanges") or [])
+        w(
+            f"  {svc.name}: node port {node_ports} from {sources}, opened by the Kubernetes service "
+            "controller (loadBalancerSourceRanges), not by this stack"
+        )
     w("")
     w("Cilium releases")
     for rel in sorted(run.by_type(RELEASE_TYPE), key=lambda r: cluster_rank(r, by_urn, names)):

@@ -7,12 +7,19 @@ Every rule is an ingress rule on a cluster's node security group whose only allo
 * ``health``     tcp 4240            cilium-health endpoint/node reachability probes
 * ``icmp-echo``  icmp type 8 code 0  cilium-health node ICMP ping (echo request)
 
-Optional rows (added by later features through :func:`mesh_rule_table`):
+Optional row (through :func:`mesh_rule_table`):
 
-* ``clustermesh-apiserver`` tcp ``clustermesh_node_port`` (the fixed node port 32380 of the
-  internal NLB Service ``clustermesh-apiserver-lb``; instance targets keep the client IP, so the
-  nodes see the peer VPC as source).
 * ``wireguard`` udp 51871 (Cilium WireGuard transparent encryption tunnel).
+
+Deliberately NOT in the table: the node port of the ``clustermesh-apiserver-lb`` NLB (32380). Its one
+owner is the Kubernetes service controller: for an NLB Service the in-tree AWS cloud provider
+(cloud-provider-aws ``aws_loadbalancer.go`` ``updateInstanceSecurityGroupsForNLB``) authorizes, on the
+nodes' cluster-tagged security group (the EKS cluster security group), tcp on the node port from every
+``loadBalancerSourceRanges`` CIDR (the peer VPCs, set by ``mesh/components/endpoint.py``), the health
+check from the NLB subnets and ICMP for path MTU, and revokes them when the Service goes. It cannot be
+switched off per Service on EKS, and a second, Pulumi-owned rule for the same port and CIDR races it:
+whichever comes second gets ``InvalidPermission.Duplicate`` from EC2. :func:`expand_rules` therefore
+refuses any row that covers a Kubernetes node port.
 
 For ICMP, ``aws.vpc.SecurityGroupIngressRule`` takes the ICMP *type* as ``from_port`` and the
 *code* as ``to_port``; :class:`MeshRule` stores them that way.
@@ -36,8 +43,6 @@ HEALTH_PORT = 4240
 ICMP_ECHO_REQUEST_TYPE = 8
 ICMP_ECHO_REQUEST_CODE = 0
 WIREGUARD_PORT = 51871
-# Fixed nodePort of the clustermesh-apiserver-lb Service (see conventions); default for callers.
-CLUSTERMESH_NODE_PORT = 32380
 # Kubernetes' default --service-node-port-range, which EKS does not let you change.
 NODE_PORT_RANGE = range(30000, 32768)
 
@@ -112,31 +117,13 @@ BASE_RULES: tuple[MeshRule, ...] = (
 )
 
 
-def mesh_rule_table(
-    *, clustermesh_node_port: int | None = None, wireguard: bool = False
-) -> tuple[MeshRule, ...]:
-    """The rule table: :data:`BASE_RULES` plus the optional rows.
+def mesh_rule_table(*, wireguard: bool = False) -> tuple[MeshRule, ...]:
+    """The rule table: :data:`BASE_RULES` plus, with ``wireguard`` (default ``False``), udp 51871.
 
-    ``clustermesh_node_port`` (default ``None`` = no row) adds tcp on that node port for the
-    clustermesh-apiserver NLB (normally :data:`CLUSTERMESH_NODE_PORT`); it must lie in the
-    Kubernetes node port range 30000-32767. ``wireguard`` (default ``False``) adds udp 51871.
+    The clustermesh NLB's node port is not a row: the Kubernetes service controller owns that ingress
+    (module docstring).
     """
     rows = list(BASE_RULES)
-    if clustermesh_node_port is not None:
-        if isinstance(clustermesh_node_port, bool) or clustermesh_node_port not in NODE_PORT_RANGE:
-            raise ValueError(
-                f"clustermesh_node_port {clustermesh_node_port!r} is outside the Kubernetes node port "
-                f"range {NODE_PORT_RANGE.start}-{NODE_PORT_RANGE.stop - 1}"
-            )
-        rows.append(
-            MeshRule(
-                "clustermesh-apiserver",
-                "tcp",
-                clustermesh_node_port,
-                clustermesh_node_port,
-                "Cilium clustermesh-apiserver NLB node port",
-            )
-        )
     if wireguard:
         rows.append(MeshRule("wireguard", "udp", WIREGUARD_PORT, WIREGUARD_PORT, "Cilium WireGuard"))
     return tuple(rows)
@@ -148,13 +135,25 @@ def expand_rules(
     """One :class:`IngressRuleSpec` per (peer, rule): peers in sorted order, rules in table order.
 
     ``peer_cidrs`` maps peer cluster name -> peer VPC CIDR and must not contain ``cluster`` itself.
-    The result is checked by :func:`validate_rule_sources` (``ValueError`` naming the rule).
+    The result is checked by :func:`validate_rule_sources` (``ValueError`` naming the rule). A tcp row
+    covering a Kubernetes node port (30000-32767) is refused: the service controller owns those.
     """
     if cluster in peer_cidrs:
         raise ValueError(f"cluster {cluster!r} cannot be its own peer")
     duplicates = sorted(key for key, count in Counter(rule.key for rule in table).items() if count > 1)
     if duplicates:
         raise ValueError(f"rule table has duplicate keys: {', '.join(duplicates)}")
+    for rule in table:
+        if (
+            rule.protocol == "tcp"
+            and rule.from_port < NODE_PORT_RANGE.stop
+            and rule.to_port >= NODE_PORT_RANGE.start
+        ):
+            raise ValueError(
+                f"rule {rule.key!r} covers Kubernetes node ports ({NODE_PORT_RANGE.start}-"
+                f"{NODE_PORT_RANGE.stop - 1}): the service controller opens a LoadBalancer's node port from "
+                "its loadBalancerSourceRanges, and a second owner fails with InvalidPermission.Duplicate"
+            )
     specs = [
         IngressRuleSpec(
             key=f"{cluster}-from-{peer}-{rule.key}",
