@@ -87,6 +87,17 @@ def test_a_stack_file_that_is_not_a_mapping() -> None:
     assert problems == [f"{FILE}: must be a mapping with a `config:` key"]
 
 
+def test_foreign_namespaces_can_be_tolerated_where_esc_merges_config() -> None:
+    keys = ["gcp:project", "cilium_mesh:demo"]
+    strict = config_key_problems(keys, project="cilium-mesh", project_keys=("demo",))
+    tolerant = config_key_problems(keys, project="cilium-mesh", project_keys=("demo",), report_foreign=False)
+    assert [p.split(":")[0] + ":" + p.split(":")[1].split(" ")[0] for p in strict] == [
+        "config.gcp:project",
+        "config.cilium_mesh:demo",
+    ]
+    assert tolerant == strict[1:]
+
+
 def test_config_keys_under_pulumi_are_checked_without_a_file() -> None:
     keys = ["cilium-mesh:demo", "cilium_mesh:protect", "pulumi:tags", "tls:x"]
     problems = config_key_problems(keys, project="cilium-mesh", project_keys=("demo", "protect"))

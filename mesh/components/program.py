@@ -56,8 +56,15 @@ def load_config() -> StackConfig:
     The program's only reader of ``pulumi.Config``; raises :class:`mesh.logic.config.ConfigError`.
     """
     known = {**get_config_env(), **CONFIG.get()}
+    # Under Pulumi the config also holds what imported ESC environments provide, which may carry other
+    # projects' namespaces: only misspellings of ours (or of a provider's) are errors here; the stack file
+    # itself is checked strictly by `python -m mesh.plan` (mesh/logic/stack_file.py).
     key_problems = config_key_problems(
-        list(known), project=pulumi.get_project(), project_keys=KEYS, provider_keys=installed_provider_keys()
+        list(known),
+        project=pulumi.get_project(),
+        project_keys=KEYS,
+        provider_keys=installed_provider_keys(),
+        report_foreign=False,
     )
     prefix = f"{NAMESPACE}:"
     raw = {k.removeprefix(prefix): decode_config_value(v) for k, v in known.items() if k.startswith(prefix)}

@@ -124,12 +124,14 @@ def config_key_problems(
     project_keys: Collection[str],
     provider_keys: Mapping[str, Collection[str] | None] | None = None,
     where: str = "config",
+    report_foreign: bool = True,
 ) -> list[str]:
     """Problems with config key names: form ``ns:name``, a known namespace, a known key of the project.
 
     ``project_keys`` are the project's own keys (without namespace). ``provider_keys`` maps a provider
     namespace to its known keys (``None`` = not checked); namespaces not in it come from
     :data:`PROVIDER_NAMESPACES`. Keys of the project's namespace are checked by the config model itself.
+    ``report_foreign`` (default ``True``): also report namespaces that are not a misspelling of a known one.
     """
     namespaces = {project, *PROVIDER_NAMESPACES, *(provider_keys or {})}
     problems: list[str] = []
@@ -149,7 +151,7 @@ def config_key_problems(
                     f"{where}.{key}: unknown namespace {namespace!r}, did you mean {suggestion}? "
                     "(the program never reads this key)"
                 )
-            else:
+            elif report_foreign:
                 problems.append(
                     f"{where}.{key}: namespace {namespace!r} is neither this project's ({project}) nor "
                     f"a provider's it uses ({', '.join(PROVIDER_NAMESPACES)}); the program never reads it"
