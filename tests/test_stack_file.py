@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from mesh.logic.stack_file import STACK_FILE_KEYS, config_key_problems, load_yaml, parse_stack_document
+from mesh.logic.stack_file import (
+    STACK_FILE_KEYS,
+    config_key_problems,
+    installed_provider_keys,
+    load_yaml,
+    parse_stack_document,
+)
 
 FILE = "Pulumi.devstg.yaml"
 PROJECT_KEYS = ("account", "clusters", "cilium", "demo")
@@ -105,3 +111,13 @@ def test_config_keys_under_pulumi_are_checked_without_a_file() -> None:
         "config.cilium_mesh:protect: unknown namespace 'cilium_mesh', did you mean cilium-mesh:protect? "
         "(the program never reads this key)"
     ]
+
+
+def test_provider_keys_come_from_the_installed_sdks() -> None:
+    keys = installed_provider_keys()
+    aws = keys["aws"]
+    assert aws is not None
+    # pulumi-aws 7.x: assumeRoles (a list) replaced assumeRole; the stack files use region and profile.
+    assert {"region", "profile", "assumeRoles", "allowedAccountIds", "defaultTags"} <= aws
+    assert "assumeRole" not in aws
+    assert keys["kubernetes"] is None  # pulumi-kubernetes has no generated config module: not checked

@@ -1,7 +1,8 @@
 """The stack file ``Pulumi.<stack>.yaml`` as Pulumi reads it: top-level keys, config keys, ESC imports.
 
-Pure (YAML in, problems out; no Pulumi). Each problem names the file and the key, so a typo never vanishes
-and never ends in a traceback:
+YAML in, problems out, no Pulumi (only :func:`installed_provider_keys` reads files: the installed provider
+SDKs' config modules). Each problem names the file and the key, so a typo never vanishes and never ends in
+a traceback:
 
 * top-level keys are those of Pulumi's ``ProjectStack`` (pulumi/pulumi sdk/go/common/workspace/project.go):
   ``secretsprovider``, ``encryptedkey``, ``encryptionsalt``, ``config``, ``environment``;
