@@ -11,7 +11,7 @@ from collections.abc import Iterable
 
 import pytest
 
-from mesh.logic.config import StackConfig
+from mesh.logic.config import ConfigError, StackConfig
 from mesh.plan.cli import ROOT, evaluate_config, read_stack_files
 from mesh.plan.harness import ProgramRun, Registration, to_json
 from mesh.plan.synthetic import synthetic_config
@@ -288,3 +288,65 @@ def test_the_service_controller_is_the_only_owner_of_the_node_port_ingress(
         )
         # The in-tree controller refuses any sessionAffinity but None for a load balancer.
         assert spec.get("sessionAffinity", "None") == "None"
+
+
+# --- 8. destroy leaves nothing behind ------------------------------------------------------------------
+
+NETWORK = (
+    "aws:ec2/subnet:Subnet",
+    "aws:ec2/natGateway:NatGateway",
+    "aws:ec2/internetGateway:InternetGateway",
+    "aws:ec2/routeTable:RouteTable",
+)
+
+
+def test_load_balancer_services_are_deleted_before_their_network(
+    stack: tuple[StackConfig, ProgramRun],
+) -> None:
+    cfg, run = stack
+    services = [s for s in run.by_type(SERVICE) if s.inputs["spec"]["type"] == "LoadBalancer"]
+    assert len(services) == len(cfg.clusters)
+    for service in services:
+        name = cluster_of(run, service)
+        network = {r.urn for r in run.registrations if r.type in NETWORK and cluster_of(run, r) == name}
+        assert {t for t in NETWORK if any(t in u for u in network)} == set(NETWORK)
+        # Destroy runs in reverse dependency order: the Service (and so its NLB) goes before all of these.
+        assert network <= set(service.dependencies), name
+        # Never skipped on destroy: a retained or deletedWith Service would leak its NLB into the subnets.
+        assert not service.options.get("retainOnDelete") and not service.options.get("deletedWith")
+
+
+def test_the_control_plane_log_group_is_created_first_with_a_retention(
+    stack: tuple[StackConfig, ProgramRun],
+) -> None:
+    cfg, run = stack
+    for c in cfg.clusters:
+        log_group = one(run, "aws:cloudwatch/logGroup:LogGroup", c.name)
+        assert log_group.inputs["name"] == f"/aws/eks/{c.name}/cluster"
+        assert log_group.inputs["retentionInDays"] == cfg.eks.log_retention_days == 30
+        assert not log_group.inputs.get("skipDestroy") and not log_group.options.get("retainOnDelete")
+        # Before EKS, which would otherwise create it itself, without retention, and never delete it.
+        assert log_group.urn in one(run, EKS, c.name).dependencies
+
+
+def test_log_retention_is_configurable_and_checked() -> None:
+    config = synthetic_config(2)
+    config["cilium-mesh:eks"] = {"logRetentionDays": 90}
+    _, run = evaluate_config("cilium-mesh", "retention", config)
+    assert {g.inputs["retentionInDays"] for g in run.by_type("aws:cloudwatch/logGroup:LogGroup")} == {90}
+    config["cilium-mesh:eks"] = {"logRetentionDays": 31}
+    with pytest.raises(ConfigError) as info:
+        evaluate_config("cilium-mesh", "retention", config)
+    assert any(p.startswith("eks.logRetentionDays: 31 is not a CloudWatch") for p in info.value.problems)
+
+
+def test_the_control_plane_uses_the_private_subnets_only(stack: tuple[StackConfig, ProgramRun]) -> None:
+    cfg, run = stack
+    for c in cfg.clusters:
+        eks = one(run, EKS, c.name)
+        subnets = [s for s in run.by_type("aws:ec2/subnet:Subnet") if cluster_of(run, s) == c.name]
+        private = [s.id for s in subnets if "kubernetes.io/role/internal-elb" in s.inputs["tags"]]
+        assert len(private) == len(cfg.availability_zones)
+        # pulumi-eks puts public + private ids into the control plane's subnets: send private ones only.
+        assert eks.inputs["privateSubnetIds"] == private
+        assert "publicSubnetIds" not in eks.inputs and "subnetIds" not in eks.inputs

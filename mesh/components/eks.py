@@ -24,8 +24,9 @@ PUBLIC_FROM_ANYWHERE_TAG = "cilium-mesh/public-endpoint-from-anywhere"
 class EksClusterArgs:
     """Inputs of :class:`EksCluster`.
 
-    Defaults: private endpoint only (``public_access_cidrs`` empty), ``API`` authentication mode, all five
-    control-plane log types, service CIDR ``172.20.0.0/16``, no access entries besides the creator's.
+    Defaults: private endpoint only (``public_access_cidrs`` empty), control plane in the private subnets
+    only, ``API`` authentication mode, all five control-plane log types kept 30 days, service CIDR
+    ``172.20.0.0/16``, no access entries besides the creator's.
     ``private_access_cidrs`` (default none) may reach the private endpoint on tcp/443;
     ``api_network`` (default none) are resources on the network path from those sources to the API (the
     routes of external peerings): the Kubernetes provider waits for both.
@@ -35,11 +36,11 @@ class EksClusterArgs:
     kubernetes_version: str
     vpc_id: pulumi.Input[str]
     private_subnet_ids: Sequence[pulumi.Input[str]]
-    public_subnet_ids: Sequence[pulumi.Input[str]]
     service_cidr: str = "172.20.0.0/16"
     public_access_cidrs: Sequence[str] = ()
     authentication_mode: str = "API"
     enabled_log_types: Sequence[str] = ("api", "audit", "authenticator", "controllerManager", "scheduler")
+    log_retention_days: int = 30
     public_from_anywhere_opt_in: bool = False
     access_entries: Sequence[AccessEntrySpec] = ()
     private_access_cidrs: Sequence[str] = ()
@@ -81,14 +82,27 @@ class EksCluster(pulumi.ComponentResource):
             opts=child,
         )
 
+        # EKS creates /aws/eks/<name>/cluster itself when logging is on, without retention, and never deletes
+        # it: `destroy` would leave it (and the next create of the same name would log into the old one).
+        # Created first by the program, it has a retention and goes with the stack; the EKS cluster waits for
+        # it (pulumi-eks 4.4.0 cluster.ts creates no log group).
+        self.log_group = aws.cloudwatch.LogGroup(
+            f"{name}-control-plane-logs",
+            name=f"/aws/eks/{args.cluster_name}/cluster",
+            retention_in_days=args.log_retention_days,
+            tags=tags,
+            opts=child,
+        )
         public = bool(args.public_access_cidrs)
         self.eks = eks.Cluster(
             name,
             name=args.cluster_name,
             version=args.kubernetes_version,
             vpc_id=args.vpc_id,
+            # Private subnets only: pulumi-eks 4.4.0 cluster.ts puts public + private subnet ids into the
+            # control plane's vpcConfig.subnetIds, and EKS would place its network interfaces in public
+            # subnets too. Internet-facing load balancers find the public subnets by their role tags.
             private_subnet_ids=list(args.private_subnet_ids),
-            public_subnet_ids=list(args.public_subnet_ids),
             node_associate_public_ip_address=False,
             endpoint_private_access=True,
             endpoint_public_access=public,
@@ -128,7 +142,10 @@ class EksCluster(pulumi.ComponentResource):
             # (bootstrapClusterCreatorAdminPermissions, hard-coded true in cluster.ts).
             access_entries=_access_entries(args.access_entries, tags) or None,
             tags=tags,
-            opts=stateful,
+            # The remote component's children wait for it (their registration waits for the component's),
+            # and on destroy the engine deletes them before it (pulumi/pulumi#7780 fixed the order for the
+            # children of multi-language components).
+            opts=pulumi.ResourceOptions.merge(stateful, pulumi.ResourceOptions(depends_on=[self.log_group])),
         )
 
         eks_cluster = self.eks.eks_cluster

@@ -35,12 +35,17 @@ WAIT_FOR_HOSTNAME = {"pulumi.com/waitFor": "jsonpath={.status.loadBalancer.ingre
 
 @dataclass(frozen=True)
 class MeshEndpointArgs:
-    """Inputs of :class:`MeshEndpoint`. Defaults: port 2379, node port 32380."""
+    """Inputs of :class:`MeshEndpoint`. Defaults: port 2379, node port 32380, no ``network``.
+
+    ``network``: what the NLB lives in (the cluster's VPC component: subnets, NAT, internet gateway, routes).
+    The Service depends on it so that ``pulumi destroy`` deletes the Service, and with it the NLB, first.
+    """
 
     provider: k8s.Provider
     peer_cidrs: Sequence[str]
     port: int = 2379
     node_port: int = 32380
+    network: Sequence[pulumi.Resource] = ()
 
 
 def service_spec(args: MeshEndpointArgs) -> dict:
@@ -87,7 +92,12 @@ class MeshEndpoint(pulumi.ComponentResource):
                 labels={"app.kubernetes.io/part-of": "cilium-mesh"},
             ),
             spec=service_spec(args),
-            opts=pulumi.ResourceOptions(parent=self, provider=args.provider),
+            # Destroy deletes in reverse dependency order: this Service before the subnets, NAT gateways and
+            # internet gateway it depends on. pulumi-kubernetes waits until the object is gone, i.e. until the
+            # service controller removed its NLB and the service.kubernetes.io/load-balancer-cleanup
+            # finalizer; an NLB left behind would block its subnets (DependencyViolation). Never retained
+            # (retainOnDelete) or deletedWith the cluster: either would skip that delete and leak the NLB.
+            opts=pulumi.ResourceOptions(parent=self, provider=args.provider, depends_on=list(args.network)),
         )
         self.hostname: pulumi.Output[str] = self.service.status.apply(
             lambda s: s.load_balancer.ingress[0].hostname

@@ -56,6 +56,11 @@ CLUSTER_NAME_RE = re.compile(r"^([a-z0-9][-a-z0-9]*)?[a-z0-9]$")
 # What Cilium ids may be for a given clustermesh.maxConnectedClusters.
 MAX_CONNECTED_CLUSTERS = (255, 511)
 EKS_LOG_TYPES = ("api", "audit", "authenticator", "controllerManager", "scheduler")
+# The retentions CloudWatch Logs accepts (PutRetentionPolicy, retentionInDays); "never expire" is refused on
+# purpose: the control-plane log group must not grow forever.
+LOG_RETENTION_DAYS = (
+    1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653
+)  # fmt: skip
 
 
 class ConfigError(Exception):
@@ -357,7 +362,8 @@ class AccessEntryConfig(_Model):
 class EksConfig(_Model):
     """Cluster-wide EKS settings. Defaults: Kubernetes 1.34, service CIDR 172.20.0.0/16, private endpoint
     only and reachable from nothing outside the cluster (``privateAccessCidrs`` empty), API authentication
-    mode, every control-plane log type, no access entries besides the creator's."""
+    mode, every control-plane log type kept 30 days (``logRetentionDays``), no access entries besides the
+    creator's."""
 
     kubernetes_version: KubernetesVersion = "1.34"
     service_cidr: Cidr = "172.20.0.0/16"
@@ -365,8 +371,17 @@ class EksConfig(_Model):
     allow_public_access_from_anywhere: bool = False
     authentication_mode: Literal["API", "API_AND_CONFIG_MAP"] = "API"
     enabled_log_types: tuple[Literal[EKS_LOG_TYPES], ...] = EKS_LOG_TYPES  # type: ignore[valid-type]
+    log_retention_days: int = 30
     private_access_cidrs: tuple[Cidr, ...] = ()
     access_entries: tuple[AccessEntryConfig, ...] = ()
+
+    @field_validator("log_retention_days")
+    @classmethod
+    def _cloudwatch_retention(cls, value: int) -> int:
+        if value not in LOG_RETENTION_DAYS:
+            allowed = ", ".join(map(str, LOG_RETENTION_DAYS))
+            raise ValueError(f"{value} is not a CloudWatch Logs retention; use one of {allowed}")
+        return value
 
     @model_validator(mode="after")
     def _world_needs_opt_in(self) -> EksConfig:
