@@ -183,10 +183,15 @@ def test_cli_prints_the_comparison_after_the_plan(
     out = capsys.readouterr().out
     plan_end = out.index("Plan changes from ")
     assert out.index("Cilium releases") < plan_end
-    assert out[plan_end:].endswith(
+    assert (
         f"  bb-apps-devstg-eks-demoapps\n    +- replace {VPC}  {vpc['name']}\n"
         '        replaced because of: cidrBlock\n        cidrBlock: "10.99.0.0/16" -> "10.1.0.0/16"\n'
-    )
+    ) in out[plan_end:]
+    # A new VPC id replaces what is created in it (terraform-provider-aws: subnet vpc_id is ForceNew).
+    assert (
+        f"    +- replace {SUBNET}  bb-apps-devstg-eks-demoapps-private-us-east-1a\n"
+        "        replaced because of: vpcId (from replaced bb-apps-devstg-eks-demoapps-vpc)\n"
+    ) in out[plan_end:]
 
 
 def test_plan_help_states_prerequisites_environment_and_exit_codes(
@@ -205,3 +210,30 @@ def test_plan_help_states_prerequisites_environment_and_exit_codes(
         "exit codes:\n  0  planned (and compared)\n  2  invalid stack file or config",
     ):
         assert needle in text, needle
+
+
+def test_a_replaced_eks_cluster_replaces_every_kubernetes_object_on_it(
+    devstg: tuple[StackConfig, ProgramRun],
+) -> None:
+    """The Kubernetes provider reads the new cluster's kubeconfig (unknown in a preview: replaced), and a
+    replaced provider replaces its resources (pulumi-kubernetes DiffConfig, #4019)."""
+    base = plan_document(devstg[1])
+    head = copy.deepcopy(base)
+    eks = next(r for r in base["resources"] if r["type"] == "eks:index:Cluster" and "demoapps" in r["name"])
+    eks["inputs"]["name"] = "renamed-before"
+    diff = compare_documents(base, head)
+    by_urn = {r["urn"]: r for r in head["resources"]}
+    replaced = {c.urn: c for c in diff.resources if c.action == "replace"}
+    assert replaced[eks["urn"]].replace_keys == ("name",)
+    provider = next(
+        r for r in head["resources"] if r["type"] == "pulumi:providers:kubernetes" and "demoapps" in r["name"]
+    )
+    assert replaced[provider["urn"]].replace_keys == (f"kubeconfig (from replaced {eks['name']})",)
+    on_provider = {
+        u for u, r in by_urn.items() if str(r.get("provider", "")).startswith(provider["urn"] + "::")
+    }
+    assert on_provider and on_provider <= set(replaced)
+    release = next(u for u in on_provider if by_urn[u]["type"] == RELEASE)
+    assert replaced[release].replace_keys == (f"provider {provider['name']} replaced",)
+    # The other cluster is untouched.
+    assert {c.owner for c in diff.resources} == {"bb-apps-devstg-eks-demoapps"}

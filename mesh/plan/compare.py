@@ -16,11 +16,11 @@ from __future__ import annotations
 import difflib
 import json
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from mesh.plan.replacements import forces_replacement
+from mesh.plan.replacements import forces_replacement, replaced_by_dependency
 from mesh.plan.steps import CLUSTER_COMPONENT, MESH_COMPONENT, MESH_OWNER
 
 RELEASE_TYPE = "kubernetes:helm.sh/v3:Release"
@@ -53,6 +53,7 @@ class ResourceChange:
     changes: tuple[ValueChange, ...] = ()
     replace_keys: tuple[str, ...] = ()
     owner: str = STACK_OWNER  # the cluster it belongs to, "mesh", or the stack itself
+    urn: str = ""
 
 
 @dataclass(frozen=True)
@@ -144,6 +145,47 @@ def _owner(resource: Mapping[str, Any], by_urn: Mapping[str, Mapping[str, Any]])
     return STACK_OWNER
 
 
+def _cascade(
+    changes: list[ResourceChange], old: Mapping[str, Mapping[str, Any]], new: Mapping[str, Mapping[str, Any]]
+) -> list[ResourceChange]:
+    """Add the replacements that follow from others (:func:`mesh.plan.replacements.replaced_by_dependency`
+    and a replaced provider), until nothing more changes."""
+    at = {c.urn: i for i, c in enumerate(changes)}
+    replaced = {c.urn for c in changes if c.action == "replace"}
+    grew = True
+    while grew:
+        grew = False
+        for urn, resource in new.items():
+            if urn not in old or urn in replaced:
+                continue
+            reasons = []
+            for prop, deps in (resource.get("propertyDependencies") or {}).items():
+                hit = next((d for d in deps if d in replaced), None)
+                if hit is not None and replaced_by_dependency(resource["type"], prop):
+                    reasons.append(f"{prop} (from replaced {new[hit]['name']})")
+            provider = str(resource.get("provider") or "").rpartition("::")[0]
+            if provider in replaced:
+                reasons.append(f"provider {new[provider]['name']} replaced")
+            if not reasons:
+                continue
+            replaced.add(urn)
+            grew = True
+            if urn in at:
+                prior = changes[at[urn]]
+                changes[at[urn]] = replace(
+                    prior, action="replace", replace_keys=(*prior.replace_keys, *reasons)
+                )
+            else:
+                owner = _owner(resource, new)
+                changes.append(
+                    ResourceChange(
+                        "replace", resource["type"], resource["name"], (), tuple(reasons), owner, urn
+                    )
+                )
+                at[urn] = len(changes) - 1
+    return changes
+
+
 def _rank(order: Sequence[str]) -> Callable[[str], tuple[int, int, str]]:
     """Sort key of owners: the mesh, then clusters in config ``order``, then others by name."""
 
@@ -169,7 +211,7 @@ def compare_documents(
     for urn, resource in new.items():
         rtype, name, owner = resource["type"], resource["name"], _owner(resource, new)
         if urn not in old:
-            changes.append(ResourceChange("add", rtype, name, owner=owner))
+            changes.append(ResourceChange("add", rtype, name, owner=owner, urn=urn))
             continue
         diff = value_changes(old[urn].get("inputs") or {}, resource.get("inputs") or {})
         if rtype == RELEASE_TYPE:
@@ -178,17 +220,20 @@ def compare_documents(
             continue
         replace = tuple(dict.fromkeys(c.key for c in diff if forces_replacement(rtype, c.key)))
         action = "replace" if replace else "update"
-        changes.append(ResourceChange(action, rtype, name, diff, replace, owner=owner))
+        changes.append(ResourceChange(action, rtype, name, diff, replace, owner=owner, urn=urn))
     for urn, resource in old.items():
         if urn not in new:
             changes.append(
-                ResourceChange("remove", resource["type"], resource["name"], owner=_owner(resource, old))
+                ResourceChange(
+                    "remove", resource["type"], resource["name"], owner=_owner(resource, old), urn=urn
+                )
             )
             if resource["type"] == RELEASE_TYPE:
                 _put_release(cilium, resource, _values(resource), {})
     for urn, resource in new.items():
         if urn not in old and resource["type"] == RELEASE_TYPE:
             _put_release(cilium, resource, {}, _values(resource))
+    changes = _cascade(changes, old, new)
     rank = _rank(list(cluster_order))
     changes.sort(key=lambda c: rank(c.owner))  # stable: each owner keeps the plans' order
     ordered = {k: cilium[k] for k in sorted(cilium, key=lambda k: rank(k.split(" (")[0]))}

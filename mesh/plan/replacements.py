@@ -17,6 +17,13 @@ release), so a reviewer must see it apart from an in-place update. The tables be
 * Helm releases: pulumi-kubernetes provider/pkg/provider/helm_release.go ``Diff``: ``.name``, ``.namespace``.
 
 Component resources (``cilium-mesh:*``) have no inputs of their own; their children carry the changes.
+
+Replacements cascade (:func:`replaced_by_dependency`): a replaced resource gets a new id and new outputs,
+unknown during a preview, so an input fed from it changes too; when that input replaces, so does the
+consumer (a new VPC replaces its subnets: ``vpcId``). A Kubernetes provider whose ``kubeconfig`` is unknown
+is always replaced (pulumi-kubernetes provider.go ``DiffConfig``: "we make the conservative choice and force
+a replacement", pulumi-kubernetes#577), and every resource of a replaced provider is replaced with it
+(pulumi-kubernetes#4019, pulumi-azure#467): a new EKS cluster recreates every Kubernetes object on it.
 """
 
 from __future__ import annotations
@@ -101,6 +108,16 @@ def replace_on_change(resource_type: str) -> tuple[str, ...]:
     # Patch resources (DaemonSetPatch...) diff like the kind they patch.
     kind = kind.removesuffix("Patch")
     return ("metadata.name", "metadata.namespace", *_KUBERNETES_KIND_REPLACE.get(kind, ()))
+
+
+KUBERNETES_PROVIDER = "pulumi:providers:kubernetes"
+
+
+def replaced_by_dependency(resource_type: str, input_name: str) -> bool:
+    """Whether ``input_name`` of a ``resource_type`` fed from a *replaced* resource replaces it too."""
+    if resource_type == KUBERNETES_PROVIDER:
+        return input_name == "kubeconfig"
+    return forces_replacement(resource_type, input_name)
 
 
 def forces_replacement(resource_type: str, changed_path: str) -> bool:
