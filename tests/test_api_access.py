@@ -129,3 +129,8 @@ def test_guardrails_accept_the_private_sources_and_stop_the_internet(private: Pr
 )
 def test_api_port_policy(props: dict[str, Any], fires: bool) -> None:
     assert bool(eks_api_ingress_violations(SG_INGRESS_RULE, props)) is fires
+
+
+def test_component_specs_refuse_the_internet_even_without_config_validation() -> None:
+    with pytest.raises(ValueError, match=r"0\.0\.0\.0/0 is broader than /8"):
+        api_access_rules("east", ["10.8.0.0/16", "0.0.0.0/0"])

@@ -13,6 +13,7 @@ from mesh.plan.cli import evaluate_config, summary
 from mesh.plan.harness import ProgramRun, Registration
 from mesh.plan.placeholders import ACCOUNT_ID
 from mesh.plan.synthetic import synthetic_config
+from network.components.external_peering import auto_accept_input
 from network.logic.external_peering import can_auto_accept, peer_region_arg
 
 PEERING = "aws:ec2/vpcPeeringConnection:VpcPeeringConnection"
@@ -268,3 +269,16 @@ def test_plan_summary_lists_external_peerings_apart_from_the_mesh_pairs() -> Non
         "3 routes there, 2 back, accepted by this stack"
     ) in text
     assert "  mesh-02--ext-west: vpc-3234abcd 172.29.0.0/16 (account this, region us-west-2)" in text
+
+
+def test_auto_accept_is_static_unless_an_owner_is_named() -> None:
+    assert auto_accept_input(
+        stack_region="us-east-1", region=None, owner_account_id=None, caller_account_id=None
+    )
+    assert not auto_accept_input(
+        stack_region="us-east-1", region="eu-west-1", owner_account_id=None, caller_account_id=None
+    )
+    with pytest.raises(ValueError, match="needs the caller's account id"):
+        auto_accept_input(
+            stack_region="us-east-1", region=None, owner_account_id=OTHER_ACCOUNT, caller_account_id=None
+        )
