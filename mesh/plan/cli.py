@@ -220,13 +220,15 @@ def evaluate_config(
     secret_keys: Sequence[str] = (),
     published_versions: Collection[str] | None = None,
     deployed: Mapping[str, Any] | None = None,
+    speedups: bool = True,
 ) -> tuple[StackConfig, ProgramRun]:
     """:func:`evaluate` for a config given as data (full keys, decoded YAML values). Kubernetes versions
     are checked against what EKS offers today; ``published_versions`` as in :func:`validate`.
 
     ``deployed``: the stack's current outputs, served to the program's StackReference to itself (with a
     self-managed backend the organization is ``organization``). Refused transitions raise
-    :class:`TransitionRefused` before the program runs.
+    :class:`TransitionRefused` before the program runs. ``speedups``: see
+    :func:`mesh.plan.harness.run_program`.
     """
     cfg = validate(project, stack, config, today=date.today(), published_versions=published_versions)
     transition_for(cfg, deployed)
@@ -239,6 +241,7 @@ def evaluate_config(
         mocks=PlanMocks(cfg.region),
         project_dir=project_dir,
         stack_outputs={f"organization/{project}/{stack}": dict(deployed or {})},
+        speedups=speedups,
     )
     return cfg, run
 

@@ -30,6 +30,8 @@ from pulumi.runtime.config import set_all_config
 from pulumi.runtime.proto import resource_pb2
 from pulumi.runtime.stack import run_in_stack
 
+from mesh.plan import sdk_speedups
+
 SIG_KEY = "4dabf18193072939515e22adb298388d"
 SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270"
 RESOURCE_SIG = "5cf8f73096256a8f31e491e813e4eb8e"
@@ -414,12 +416,14 @@ def run_program(
     project_dir: Path | None = None,
     secret_keys: list[str] | None = None,
     stack_outputs: Mapping[str, Mapping[str, Any]] | None = None,
+    speedups: bool = True,
 ) -> ProgramRun:
     """Evaluate ``program`` (a ``__main__.py`` path or a callable) offline and return its graph.
 
     ``config`` maps full keys (``cilium-mesh:clusters``) to strings, as the Pulumi CLI passes them.
     ``stack_outputs`` answers StackReferences: fully qualified stack name -> that stack's outputs (a stack
-    not listed has none). Runs are serialized: Pulumi's runtime state is process-global.
+    not listed has none). Runs are serialized: Pulumi's runtime state is process-global. ``speedups``
+    (default on) applies :mod:`mesh.plan.sdk_speedups`, which change the cost of a run, never its result.
     """
     with _RUN_LOCK:
         monitor = PlanMonitor(mocks, project, stack, stack_outputs)
@@ -451,12 +455,18 @@ def run_program(
             previous = asyncio.get_event_loop_policy().get_event_loop()
         except RuntimeError:
             previous = None
-        loop = asyncio.new_event_loop()
+        loop = sdk_speedups.new_event_loop(speedups)
         try:
             asyncio.set_event_loop(loop)
-            with _program_env(project_dir or Path.cwd()):
+            with sdk_speedups.sdk_speedups(speedups), _program_env(project_dir or Path.cwd()):
                 loop.run_until_complete(run_in_stack(body))
         finally:
+            # A program that failed leaves tasks waiting for what will never come: end them quietly
+            # rather than let the closed loop report each one as "destroyed but pending".
+            leftovers = asyncio.all_tasks(loop)
+            for task in leftovers:
+                task.cancel()
+            loop.run_until_complete(asyncio.gather(*leftovers, return_exceptions=True))
             loop.run_until_complete(loop.shutdown_asyncgens())
             loop.close()
             # Give the caller its loop back (other mock-runtime tests in the process rely on one).
