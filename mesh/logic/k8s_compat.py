@@ -16,6 +16,11 @@ https://docs.cilium.io/en/v<line>/network/kubernetes/compatibility/):
 * 1.19: 1.32-1.35 - https://contextqmd.com/libraries/cilium/versions/1.19.3/pages/Documentation/network/
   kubernetes/compatibility (copy of the v1.19.3 compatibility.rst)
 Lines not listed (e.g. 1.20) have no data here: `compat_warning` says so instead of guessing.
+
+Below a line's list: the 1.16 page says "Older Kubernetes versions not listed in this table do not have
+Cilium support" (the wording of the pages up to 1.16; the 1.18 and 1.19 pages call older and newer versions
+alike untested). `OLDER_UNSUPPORTED` records the lines whose page says so; the warning then says
+*unsupported*. 1.17 is left out: its page could not be re-read here.
 """
 
 from __future__ import annotations
@@ -29,6 +34,9 @@ TESTED_KUBERNETES: dict[str, tuple[str, ...]] = {
     "1.19": ("1.32", "1.33", "1.34", "1.35"),
 }
 """Cilium release line -> Kubernetes minor versions Cilium e2e-tests that line on."""
+
+OLDER_UNSUPPORTED: frozenset[str] = frozenset({"1.16"})
+"""Lines whose compatibility page says Kubernetes versions older than its list have no Cilium support."""
 
 _VERSION_RE = re.compile(r"^v?(\d+)\.(\d+)(?:\.\d+)?(?:[-+].*)?$")
 
@@ -60,6 +68,12 @@ def compat_warning(cilium_version: str, k8s_version: str) -> str | None:
         )
     if k8s_minor in tested:
         return None
+    if line in OLDER_UNSUPPORTED and _numeric(k8s_minor) < _numeric(tested[0]):
+        return (
+            f"Kubernetes {k8s_minor} is UNSUPPORTED by Cilium {line}: older than its e2e-tested "
+            f"{', '.join(tested)}, and the {line} compatibility page says older versions not listed "
+            "do not have Cilium support"
+        )
     return (
         f"Kubernetes {k8s_minor} is untested with Cilium {line} (e2e-tested: {', '.join(tested)}); "
         "it may work through Kubernetes API compatibility, but Cilium does not guarantee it"
