@@ -160,6 +160,9 @@ def test_each_cluster_publishes_its_own_nlb_in_a_zone_of_every_mesh_vpc(
     assert cluster_of(run, zone) is None and zone.parent.endswith(f"{MESH}::mesh")
     vpc_ids = {v.id for v in run.by_type("aws:ec2/vpc:Vpc")}
     assert len(vpc_ids) == len(cfg.clusters)
+    # A private zone answers only in VPCs with DNS support and hostnames on.
+    for vpc in run.by_type("aws:ec2/vpc:Vpc"):
+        assert vpc.inputs["enableDnsSupport"] is True and vpc.inputs["enableDnsHostnames"] is True
     # Private (VPCs inline), every VPC, and one association style only.
     assert sorted(v["vpcId"] for v in zone.inputs["vpcs"]) == sorted(vpc_ids)
     assert run.by_type("aws:route53/zoneAssociation:ZoneAssociation") == []

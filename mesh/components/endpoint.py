@@ -49,7 +49,12 @@ class MeshEndpointArgs:
 
 
 def service_spec(args: MeshEndpointArgs) -> dict:
-    """The Service spec (pure; tests and guardrails read the same data)."""
+    """The Service spec (pure; tests and guardrails read the same data).
+
+    No ``sessionAffinity``: the in-tree controller refuses any value but ``None`` for a load balancer
+    ("unsupported load balancer affinity", cloud-provider-aws aws.go EnsureLoadBalancer), so the Service
+    would never get its NLB. An etcd client keeps one long-lived connection anyway.
+    """
     if not args.peer_cidrs or any(c in ("0.0.0.0/0", "::/0") for c in args.peer_cidrs):
         raise ValueError("the mesh endpoint is reachable from peer VPC CIDRs only")
     return {
@@ -69,9 +74,6 @@ def service_spec(args: MeshEndpointArgs) -> dict:
         # it with the Service (cloud-provider-aws aws_loadbalancer.go updateInstanceSecurityGroupsForNLB);
         # the stack adds no rule of its own for it (network/logic/rules.py).
         "loadBalancerSourceRanges": sorted(args.peer_cidrs),
-        # No sessionAffinity: the in-tree controller refuses any value but None for a load balancer
-        # ("unsupported load balancer affinity", cloud-provider-aws aws.go EnsureLoadBalancer), and the
-        # Service would never get its NLB. An etcd client keeps one long-lived connection anyway.
         # Every node passes the NLB health check and forwards to the apiserver pod wherever it runs.
         "externalTrafficPolicy": "Cluster",
     }
