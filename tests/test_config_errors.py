@@ -35,7 +35,11 @@ def plan_errors(project: Path, text: str, capsys: pytest.CaptureFixture[str]) ->
     assert main(["bad"]) == 2
     captured = capsys.readouterr()
     assert captured.out == "" and "Traceback" not in captured.err
-    return [line.removeprefix("  - ") for line in captured.err.splitlines()[1:]]
+    header, *problems = captured.err.splitlines()
+    # Problems found in the values name the file in the header, problems of the file itself in each line.
+    assert header in ("error: invalid stack config in Pulumi.bad.yaml:", "error: invalid stack config:")
+    assert header.endswith("Pulumi.bad.yaml:") or all(p.startswith("  - Pulumi.bad.yaml: ") for p in problems)
+    return [line.removeprefix("  - ") for line in problems]
 
 
 def test_stack_file_that_is_not_yaml(project: Path, capsys: pytest.CaptureFixture[str]) -> None:

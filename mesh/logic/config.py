@@ -66,9 +66,11 @@ LOG_RETENTION_DAYS = (
 class ConfigError(Exception):
     """Raised with every problem found in the stack config, one line each."""
 
-    def __init__(self, problems: Sequence[str]) -> None:
+    def __init__(self, problems: Sequence[str], source: str | None = None) -> None:
         self.problems = list(problems)
-        super().__init__("invalid stack config:\n" + "\n".join(f"  - {p}" for p in self.problems))
+        self.source = source  # the file the config came from (default None: not a file, e.g. under Pulumi)
+        where = f" in {source}" if source else ""
+        super().__init__(f"invalid stack config{where}:\n" + "\n".join(f"  - {p}" for p in self.problems))
 
 
 def _cidr(value: str) -> str:

@@ -192,6 +192,10 @@ def evaluate(
     """Validate the stack's config, then run ``__main__.py`` under mocks. Raises :class:`ConfigError`."""
     files = read_stack(stack, project_dir)
     published = published_chart_versions()
+    try:  # validated here too (evaluate_config repeats it) so that the error names the stack file
+        validate(files.project, stack, files.config, today=date.today(), published_versions=published)
+    except ConfigError as err:
+        raise ConfigError(err.problems, source=f"Pulumi.{stack}.yaml") from None
     cfg, run = evaluate_config(
         files.project,
         stack,
