@@ -3,7 +3,8 @@ shared account): names, formats and the accept decision, as pure functions.
 
 AWS lets the requester accept a peering itself only when both VPCs are in the same account and region
 (``auto_accept``, AWS provider ``aws_vpc_peering_connection``); otherwise the owner of the other VPC accepts
-it (in the other VPC's region), and :func:`network.components.external_peering` exports what to accept.
+it (in the other VPC's region), and the stack output ``externalPeerings``
+(:func:`mesh.components.program.external_peerings_output`) tells it what to accept.
 """
 
 from __future__ import annotations
