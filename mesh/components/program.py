@@ -43,7 +43,7 @@ from mesh.logic.eks_versions import extended_support_warning
 from mesh.logic.k8s_compat import compat_warning
 from mesh.logic.mesh_dns import mesh_address
 from mesh.logic.stack_file import config_key_problems, installed_provider_keys
-from mesh.logic.transitions import TransitionPlan, plan_transition
+from mesh.logic.transitions import TransitionPlan, plan_transition, refusal_message
 from mesh.logic.verify_commands import verify_commands
 from network.logic.rules import mesh_rule_table
 
@@ -96,9 +96,7 @@ def check_transition(cfg: StackConfig) -> TransitionPlan:
         raise pulumi.RunError(str(err)) from None
     plan = plan_transition(deployed, desired_state(cfg), published_versions())
     if plan.refusals:
-        raise pulumi.RunError(
-            "refused, nothing was changed:\n" + "\n".join(f"  - {r}" for r in plan.refusals)
-        )
+        raise pulumi.RunError(refusal_message(plan.refusals))
     for warning in plan.warnings:
         pulumi.log.warn(warning)
     for note in plan.notes:

@@ -124,6 +124,11 @@ class TransitionPlan:
         return not self.refusals
 
 
+def refusal_message(refusals: Sequence[str]) -> str:
+    """The one text users see for refused changes, in the plan (exit 2) and under Pulumi (RunError)."""
+    return "refused, nothing was changed:\n" + "\n".join(f"  - {r}" for r in refusals)
+
+
 def _version_rules(
     name: str, deployed: str, desired: str, published: Sequence[str] | None
 ) -> tuple[list[str], list[str], list[str]]:

@@ -43,7 +43,7 @@ from mesh.logic.config import KEYS, NAMESPACE, ConfigError, StackConfig, parse_s
 from mesh.logic.deployed_state import DeployedStateError, parse_deployed, stack_outputs
 from mesh.logic.desired_state import desired_state
 from mesh.logic.stack_file import installed_provider_keys, load_yaml, parse_stack_document
-from mesh.logic.transitions import TransitionPlan, plan_transition
+from mesh.logic.transitions import TransitionPlan, plan_transition, refusal_message
 from mesh.plan.compare import compare, load_plan, render_text
 from mesh.plan.harness import ProgramRun, Registration, reveal, run_program, to_json
 from mesh.plan.placeholders import PLACEHOLDER, PlanMocks
@@ -158,7 +158,7 @@ class TransitionRefused(ConfigError):
 
     def __init__(self, problems: Sequence[str]) -> None:
         super().__init__(problems)
-        self.args = ("refused, nothing was changed:\n" + "\n".join(f"  - {p}" for p in problems),)
+        self.args = (refusal_message(problems),)
 
     def __str__(self) -> str:
         return str(self.args[0])
