@@ -172,8 +172,9 @@ class MeshCluster(pulumi.ComponentResource):
                 protect=cfg.protect,
                 tags=tags,
             ),
-            # Nodes need the NAT routes to join; the whole VPC component comes first.
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.vpc]),
+            # The control plane needs only the VPC and its subnets (its inputs): it starts while the NAT
+            # gateway is still coming up (~2 min). Only the nodes need the NAT routes (below).
+            opts=child,
         )
         if args.peer_cidrs:
             MeshSecurityRules(
@@ -201,7 +202,11 @@ class MeshCluster(pulumi.ComponentResource):
                 desired_size=group.desired_size,
                 max_size=group.max_size,
                 max_pods=group.max_pods,
-                depends_on=tuple(self.takeover.patches),
+                # The whole VPC too: nodes in private subnets pull images and register through the NAT
+                # route and their subnets' route-table associations; without them they never join and
+                # the group fails NodeCreationFailure (awsdocs/amazon-eks-user-guide #275, a subnet
+                # missing its route-table association; awslabs/eks-perf-tests #181, no NAT gateway).
+                depends_on=(*self.takeover.patches, self.vpc),
                 tags=tags,
             ),
             opts=child,

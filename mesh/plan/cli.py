@@ -45,6 +45,9 @@ from mesh.logic.desired_state import desired_state
 from mesh.logic.stack_file import installed_provider_keys, load_yaml, parse_stack_document
 from mesh.logic.transitions import TransitionPlan, plan_transition, refusal_message
 from mesh.plan.compare import compare, load_plan, render_text
+from mesh.plan.deploy_report import deploy_document, estimate_run
+from mesh.plan.deploy_report import markdown as deploy_markdown
+from mesh.plan.deploy_report import text_lines as deploy_text_lines
 from mesh.plan.harness import ProgramRun, Registration, reveal, run_program, to_json
 from mesh.plan.placeholders import PLACEHOLDER, PlanMocks
 from mesh.plan.steps import after_text, cluster_rank, owner_and_step
@@ -273,6 +276,8 @@ def plan_document(run: ProgramRun, *, show_secrets: bool = False) -> dict[str, A
         "outputs": to_json(run.outputs, show_secrets=show_secrets),
         "warnings": list(run.warnings),
         "notes": list(run.infos),
+        # The modelled first deploy: critical path seconds and resources (mesh/plan/deploy_model.py).
+        "deploy": deploy_document(run),
     }
 
 
@@ -505,6 +510,8 @@ def summary(
         w("")
         out.extend(transition_lines(transition, deployed_given=deployed_given))
     w("")
+    out.extend(deploy_text_lines(estimate_run(run)))
+    w("")
     w("Resources by type")
     counts = Counter(r.type for r in run.registrations)
     for type_, n in sorted(counts.items()):
@@ -596,6 +603,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="print what changes from this plan JSON (e.g. the base branch's --json) to this plan",
     )
     parser.add_argument(
+        "--markdown",
+        type=Path,
+        metavar="PATH",
+        help="write a Markdown summary of the modelled deploy (critical path, mermaid gantt) here",
+    )
+    parser.add_argument(
         "--compare-render-dir",
         type=Path,
         metavar="BASE_DIR",
@@ -621,6 +634,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(plan_document(run, show_secrets=args.show_secrets), indent=2) + "\n")
         print(f"\nplan JSON written to {args.json}")
+    if args.markdown:
+        args.markdown.parent.mkdir(parents=True, exist_ok=True)
+        args.markdown.write_text(deploy_markdown(estimate_run(run), run.project, run.stack))
+        print(f"deploy summary written to {args.markdown}")
     if args.render_dir:
         try:
             written = render_dir(run, args.render_dir, show_secrets=args.show_secrets)
