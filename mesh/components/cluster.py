@@ -240,9 +240,10 @@ class MeshCluster(pulumi.ComponentResource):
     ) -> CiliumRelease:
         """Runbook steps 3-4 and the mesh: the Cilium release, then CoreDNS onto Cilium IPs, then the demo.
 
-        ``after``: other clusters' releases this release waits for (the rollout plan's canary or previous
-        batch). ``rollout``: this cluster's line of the plan (pre-flight, upgradeCompatibility); None = a
-        first install.
+        ``ca``: the shared mesh CA (``None`` without a mesh). ``after``: other clusters' releases this
+        release waits for (the rollout plan's canary or previous batch; none on a first install: peers are
+        dialled by DNS name). ``rollout``: this cluster's line of the plan (pre-flight,
+        upgradeCompatibility); None = a first install.
         """
         cfg, c = self._args.cfg, self._args.cluster
         name = self._key
