@@ -17,9 +17,12 @@ https://docs.cilium.io/en/v<line>/network/kubernetes/compatibility/):
   kubernetes/compatibility (copy of the v1.19.3 compatibility.rst)
 Lines not listed (e.g. 1.20) have no data here: `compat_warning` says so instead of guessing.
 
-Below a line's list: the 1.16 page says "Older Kubernetes versions not listed in this table do not have
-Cilium support" (the wording of the pages up to 1.16; the 1.18 and 1.19 pages call older and newer versions
-alike untested). `OLDER_UNSUPPORTED` records the lines whose page says so; the warning then says
+Below a line's list: for the 1.16 list (1.27-1.30) the docs say "Older Kubernetes versions not listed here
+do not have Cilium support. Newer Kubernetes versions, while not listed, will depend on the backward
+compatibility offered by Kubernetes" (Documentation/network/kubernetes/requirements.rst, "Kubernetes
+Version", as served at https://docs.cilium.io/en/latest/network/kubernetes/requirements/ while 1.16 was
+current); the 1.18 and 1.19 compatibility pages call older and newer versions alike untested.
+`OLDER_UNSUPPORTED` records the lines whose page says so; the warning then says
 *unsupported*. 1.17 is left out: its page could not be re-read here.
 """
 
