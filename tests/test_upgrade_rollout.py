@@ -209,3 +209,12 @@ def test_upgrade_values_render_clean_on_the_target_chart(
         if not name.endswith("-preflight"):
             assert values["upgradeCompatibility"] == "1.16"
         assert rendered_documents(render_cilium(values, version))
+
+
+def test_the_program_logs_the_rollout_and_preflight_lifecycle(on_latest_patch: dict[str, Any]) -> None:
+    run = plan(config(2, "1.17.18"), on_latest_patch)
+    notes = plan_document(run)["notes"]
+    assert "rollout: canary mesh-01 first, then in waves: mesh-01 -> mesh-02" in notes
+    assert any(
+        n.startswith("mesh-02: Cilium 1.16.19 -> 1.17.18: pre-flight") and "removes it" in n for n in notes
+    )
