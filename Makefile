@@ -55,7 +55,8 @@ lint: $(VENV)/.dev
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
 
-## Plan synthetic stacks of 2, 4, 8 and 16 clusters; prints wall time and resource counts.
+## Plan synthetic stacks of 2-32 clusters in fresh interpreters: resources, seconds, ms/resource, peak MiB,
+## modelled deploy minutes; then the plan-time ratios to the SDK import floor (benchmarks/plan_scale.py).
 bench: $(VENV)/.dev
 	$(PY) benchmarks/plan_scale.py
 

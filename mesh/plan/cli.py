@@ -8,7 +8,11 @@ under Pulumi's mock runtime (no AWS account, no Pulumi CLI, no plugins) and prin
 would create. ``--json`` writes the machine-readable contract::
 
     {"project", "stack", "resources": [{"urn", "type", "name", "parent", "provider", "inputs",
-     "dependencies", "propertyDependencies", "options"}], "outputs", "warnings", "notes"}
+     "dependencies", "propertyDependencies", "options"}], "outputs", "warnings", "notes",
+     "deploy": {"criticalPathSeconds", "criticalPath": [urn, ...]}}
+
+``--markdown PATH`` writes the modelled deploy (mesh/plan/deploy_model.py) as Markdown with a mermaid gantt
+chart, for a pull-request comment.
 
 ``--render-dir`` gets each release's chart archive like :mod:`mesh.charts` does (``$CILIUM_CHARTS_DIR``,
 the user cache, else the release's repository or ``$CILIUM_CHART_REPO``, verified against
