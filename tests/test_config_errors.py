@@ -14,7 +14,7 @@ import pytest
 
 from mesh.logic.config import ConfigError
 from mesh.plan import cli
-from mesh.plan.cli import main, published_chart_versions, read_stack
+from mesh.plan.cli import main, read_stack
 from mesh.plan.harness import ResourceMocks, run_program
 from mesh.plan.synthetic import synthetic_config
 
@@ -113,11 +113,7 @@ def test_cilium_version_not_in_the_repository_index(
     entries = [{"version": v, "digest": "0" * 64, "urls": [f"cilium-{v}.tgz"]} for v in ("1.16.3", "1.16.19")]
     (charts / "index.yaml").write_text(json.dumps({"apiVersion": "v1", "entries": {"cilium": entries}}))
     monkeypatch.setenv("CILIUM_CHARTS_DIR", str(charts))
-    published_chart_versions.cache_clear()
-    try:
-        errors = plan_errors(project, DEVSTG.replace("version: 1.16.3", "version: 1.16.30"), capsys)
-    finally:
-        published_chart_versions.cache_clear()
+    errors = plan_errors(project, DEVSTG.replace("version: 1.16.3", "version: 1.16.30"), capsys)
     assert errors == [
         "cilium.version: 1.16.30 is not published in the chart repository index (https://helm.cilium.io/); "
         "latest 1.16 release: 1.16.19"

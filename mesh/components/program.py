@@ -24,7 +24,7 @@ import pulumi
 import pulumi_aws as aws
 from pulumi.runtime.config import CONFIG, get_config_env
 
-from mesh.chart_versions import published_versions
+from mesh.charts.versions import published_versions
 from mesh.components.cilium_release import PREFLIGHT_RELEASE_NAME, CiliumRelease, MeshCaInputs
 from mesh.components.cluster import MeshCluster, MeshClusterArgs
 from mesh.components.deployed import read_deployed_outputs

@@ -29,7 +29,6 @@ on stderr, no traceback).
 from __future__ import annotations
 
 import argparse
-import functools
 import json
 import sys
 from collections import Counter
@@ -40,9 +39,8 @@ from typing import Any, NamedTuple
 
 import yaml
 
-from mesh.chart_versions import published_versions
-from mesh.charts.fetch import ChartError, ChartSources
-from mesh.logic.chart_index import ChartIndexError, parse_index
+from mesh.charts.fetch import ChartError
+from mesh.charts.versions import published_versions
 from mesh.logic.config import KEYS, NAMESPACE, ConfigError, StackConfig, parse_stack_config
 from mesh.logic.deployed_state import DeployedStateError, parse_deployed, stack_outputs
 from mesh.logic.desired_state import desired_state
@@ -121,18 +119,6 @@ def read_stack(stack: str, project_dir: Path = ROOT) -> StackFiles:
     return StackFiles(str(project["name"]), config, list(parsed.secret_keys), [warning] if warning else [])
 
 
-@functools.cache
-def published_chart_versions() -> frozenset[str] | None:
-    """Versions the chart repository index publishes, from the index already on this machine
-    (``$CILIUM_CHARTS_DIR`` or the chart cache: :meth:`mesh.charts.fetch.ChartSources.local_index_file`,
-    no network); ``None`` when there is none."""
-    try:
-        index = ChartSources.from_env().local_index_file()
-        return frozenset(parse_index(index.read_text()).versions) if index is not None else None
-    except (ChartError, ChartIndexError, OSError, yaml.YAMLError):
-        return None
-
-
 def validate(
     project: str,
     stack: str,
@@ -198,7 +184,7 @@ def evaluate(
 ) -> tuple[StackConfig, ProgramRun]:
     """Validate the stack's config, then run ``__main__.py`` under mocks. Raises :class:`ConfigError`."""
     files = read_stack(stack, project_dir)
-    published = published_chart_versions()
+    published = published_versions()
     try:  # validated here too (evaluate_config repeats it) so that the error names the stack file
         validate(files.project, stack, files.config, today=date.today(), published_versions=published)
     except ConfigError as err:
