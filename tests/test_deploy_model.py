@@ -11,7 +11,7 @@ from mesh.plan.cli import evaluate_config, plan_document
 from mesh.plan.deploy_durations import DURATIONS, TypicalDuration, typical_duration
 from mesh.plan.deploy_model import estimate, waits_for
 from mesh.plan.deploy_report import estimate_run, markdown
-from mesh.plan.harness import ProgramRun
+from mesh.plan.harness import ProgramRun, Registration, ResourceRef, Secret
 from mesh.plan.synthetic import synthetic_config
 
 TABLE = {
@@ -114,6 +114,32 @@ def test_components_and_providers_take_no_time_and_sources_are_given() -> None:
     # The figures the critical path hangs on (sources in deploy_durations.py).
     assert DURATIONS["eks:index:Cluster"].seconds >= 9 * 60
     assert DURATIONS["aws:ec2/natGateway:NatGateway"].seconds >= 60
+
+
+def test_a_resource_passed_as_an_input_is_waited_for() -> None:
+    """Remote components get resource references without dependencies (pulumi-eks ``cluster=``)."""
+
+    def reg(urn: str, type_: str, inputs: dict[str, Any]) -> Registration:
+        return Registration(urn, type_, urn, "", "", True, False, inputs, [], {}, {})
+
+    run = ProgramRun(
+        "p",
+        "s",
+        [
+            reg("cluster", "eks:index:Cluster", {}),
+            reg("role", "aws:iam/role:Role", {}),
+            reg(
+                "nodes",
+                "eks:index:ManagedNodeGroup",
+                {"cluster": ResourceRef("cluster"), "x": [Secret({"role": ResourceRef("role", "id")})]},
+            ),
+        ],
+        {},
+        [],
+    )
+    model = estimate_run(run)
+    assert model.steps["nodes"].start == DURATIONS["eks:index:Cluster"].seconds
+    assert [s.urn for s in model.critical_path] == ["cluster", "nodes"]
 
 
 # --- the real program -------------------------------------------------------------------------------

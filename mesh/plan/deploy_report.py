@@ -6,17 +6,36 @@ The model is :mod:`mesh.plan.deploy_model` (pure); this module only feeds it a r
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Mapping
 from typing import Any
 
 from mesh.plan.deploy_model import DeployEstimate, Step, estimate
-from mesh.plan.harness import ProgramRun
+from mesh.plan.harness import ProgramRun, ResourceRef, Secret
 
 # Rows of the Markdown gantt chart besides the critical path: the longest other steps.
 GANTT_OTHER_ROWS = 12
 
 
+def _referenced(value: Any) -> set[str]:
+    """URNs of the resources passed as inputs (resource references)."""
+    if isinstance(value, ResourceRef):
+        return {value.urn}
+    if isinstance(value, Mapping):
+        return set().union(*(_referenced(v) for v in value.values()))
+    if isinstance(value, (list, tuple)):
+        return set().union(*(_referenced(v) for v in value))
+    if isinstance(value, Secret):
+        return _referenced(value.value)
+    return set()
+
+
 def estimate_run(run: ProgramRun) -> DeployEstimate:
-    """The modelled first deploy of ``run`` (what ``--json`` writes under ``deploy``)."""
+    """The modelled first deploy of ``run`` (what ``--json`` writes under ``deploy``).
+
+    A resource passed as an input to a remote component (pulumi-eks ``cluster=``, ``node_role=``) is left
+    out of the request's dependencies by the SDK, yet serializing the reference awaits that resource
+    (pulumi ``rpc.py`` ``serialize_property``): it counts as a dependency here.
+    """
     resources = [
         {
             "urn": r.urn,
@@ -24,7 +43,7 @@ def estimate_run(run: ProgramRun) -> DeployEstimate:
             "name": r.name,
             "parent": r.parent,
             "provider": r.provider,
-            "dependencies": r.dependencies,
+            "dependencies": sorted(set(r.dependencies) | _referenced(r.inputs)),
             "propertyDependencies": r.property_dependencies,
         }
         for r in run.registrations
