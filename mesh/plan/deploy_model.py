@@ -115,14 +115,10 @@ def estimate(
     urn: str | None = last
     while urn is not None:
         chain.append(steps[urn])
-        urn = max(preds[urn], key=lambda p: (finish[p], _neg(p)), default=None)
+        latest = max((finish[p] for p in preds[urn]), default=None)
+        urn = min((p for p in preds[urn] if finish[p] == latest), default=None)
     path = tuple(s for s in reversed(chain) if s.seconds > 0)
     return DeployEstimate(finish[last], path, steps, tuple(sorted(unknown)))
-
-
-def _neg(urn: str) -> tuple[int, ...]:
-    """Sort key that prefers the smaller URN when finishes tie (max() takes the largest key)."""
-    return tuple(-ord(c) for c in urn)
 
 
 def _topological(by_urn: Mapping[str, Any], preds: Mapping[str, Iterable[str]]) -> list[str]:
