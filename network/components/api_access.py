@@ -11,8 +11,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import pulumi
-import pulumi_aws as aws
 
+from network.components.security import ingress_rules
 from network.logic.api_access import ApiAccessRuleSpec, api_access_rules
 
 
@@ -34,17 +34,5 @@ class EksApiAccess(pulumi.ComponentResource):
     def __init__(self, name: str, args: EksApiAccessArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("cilium-mesh:network:EksApiAccess", name, None, opts)
         self.specs: list[ApiAccessRuleSpec] = api_access_rules(args.cluster_name, args.cidrs)
-        self.rules: dict[str, aws.vpc.SecurityGroupIngressRule] = {}
-        for spec in self.specs:
-            self.rules[spec.key] = aws.vpc.SecurityGroupIngressRule(
-                spec.key,
-                security_group_id=args.security_group_id,
-                ip_protocol=spec.ip_protocol,
-                from_port=spec.from_port,
-                to_port=spec.to_port,
-                cidr_ipv4=spec.cidr_ipv4,
-                description=spec.description,
-                tags={**args.tags, "Name": spec.key},
-                opts=pulumi.ResourceOptions(parent=self),
-            )
+        self.rules = ingress_rules(self, args.security_group_id, self.specs, args.tags)
         self.register_outputs({"ruleIds": {key: rule.id for key, rule in self.rules.items()}})

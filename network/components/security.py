@@ -6,13 +6,58 @@ One ``aws.vpc.SecurityGroupIngressRule`` per (peer, rule), named by the spec key
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Protocol
 
 import pulumi
 import pulumi_aws as aws
 
 from network.logic.rules import IngressRuleSpec, MeshRule, expand_rules
+
+
+class RuleSpec(Protocol):
+    """What an ingress rule needs: a stable ``key`` (the resource name), protocol, ports, source, text."""
+
+    @property
+    def key(self) -> str: ...
+    @property
+    def ip_protocol(self) -> str: ...
+    @property
+    def from_port(self) -> int: ...
+    @property
+    def to_port(self) -> int: ...
+    @property
+    def cidr_ipv4(self) -> str: ...
+    @property
+    def description(self) -> str: ...
+
+
+def ingress_rules(
+    parent: pulumi.Resource,
+    security_group_id: pulumi.Input[str],
+    specs: Iterable[RuleSpec],
+    tags: Mapping[str, str],
+) -> dict[str, aws.vpc.SecurityGroupIngressRule]:
+    """One ``aws.vpc.SecurityGroupIngressRule`` per spec, named by its key, tagged ``Name`` = the key.
+
+    Separate rule resources, never inline ``ingress`` on the group: EKS owns the cluster security group, and
+    each rule keeps its own identity (adding a peer adds rules, it never rewrites the others).
+    """
+    return {
+        spec.key: aws.vpc.SecurityGroupIngressRule(
+            spec.key,
+            security_group_id=security_group_id,
+            ip_protocol=spec.ip_protocol,
+            from_port=spec.from_port,
+            to_port=spec.to_port,
+            cidr_ipv4=spec.cidr_ipv4,
+            description=spec.description,
+            tags={**tags, "Name": spec.key},
+            opts=pulumi.ResourceOptions(parent=parent),
+        )
+        for spec in specs
+    }
 
 
 @dataclass(frozen=True)
@@ -48,17 +93,5 @@ class MeshSecurityRules(pulumi.ComponentResource):
     ) -> None:
         super().__init__("cilium-mesh:network:MeshSecurityRules", name, None, opts)
         self.specs: list[IngressRuleSpec] = args.specs()
-        self.rules: dict[str, aws.vpc.SecurityGroupIngressRule] = {}
-        for spec in self.specs:
-            self.rules[spec.key] = aws.vpc.SecurityGroupIngressRule(
-                spec.key,
-                security_group_id=args.security_group_id,
-                ip_protocol=spec.ip_protocol,
-                from_port=spec.from_port,
-                to_port=spec.to_port,
-                cidr_ipv4=spec.cidr_ipv4,
-                description=spec.description,
-                tags={**args.tags, "Name": spec.key},
-                opts=pulumi.ResourceOptions(parent=self),
-            )
+        self.rules = ingress_rules(self, args.security_group_id, self.specs, args.tags)
         self.register_outputs({"ruleIds": {key: rule.id for key, rule in self.rules.items()}})
