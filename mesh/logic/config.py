@@ -540,6 +540,21 @@ def _salvage(item: Any) -> _ClusterFields:
     return _ClusterFields(**fields)
 
 
+def _mesh_cidrs(
+    clusters: Sequence[tuple[int, ClusterConfig | _ClusterFields]], eks: EksConfig | None
+) -> dict[str, IPv4Network]:
+    """Every VPC and pod CIDR that parsed, plus the service CIDR, keyed by config path in config order."""
+    named: dict[str, IPv4Network] = {}
+    for i, c in clusters:
+        if c.vpc_cidr is not None:
+            named[f"clusters[{i}].vpcCidr"] = IPv4Network(c.vpc_cidr)
+        if c.pod_cidr is not None:
+            named[f"clusters[{i}].podCidr"] = IPv4Network(c.pod_cidr)
+    if eks is not None:
+        named["eks.serviceCidr"] = IPv4Network(eks.service_cidr)
+    return named
+
+
 def _cross_checks(
     clusters: Sequence[tuple[int, ClusterConfig | _ClusterFields]],
     eks: EksConfig | None,
@@ -562,14 +577,7 @@ def _cross_checks(
         else:
             seen_ids[c.id] = i
     # Every VPC and pod CIDR, plus the service CIDR: nothing may overlap anything else.
-    named: dict[str, IPv4Network] = {}
-    for i, c in clusters:
-        if c.vpc_cidr is not None:
-            named[f"clusters[{i}].vpcCidr"] = IPv4Network(c.vpc_cidr)
-        if c.pod_cidr is not None:
-            named[f"clusters[{i}].podCidr"] = IPv4Network(c.pod_cidr)
-    if eks is not None:
-        named["eks.serviceCidr"] = IPv4Network(eks.service_cidr)
+    named = _mesh_cidrs(clusters, eks)
     for a, b in find_overlaps(named):
         # Report on the later key, naming the earlier one, as a reader scans top-down.
         first, second = sorted((a, b), key=list(named).index)
@@ -681,14 +689,7 @@ def _external_peering_checks(
         raw = raw_network if isinstance(raw_network, Mapping) else {}
         peerings = _valid_items(ExternalPeeringConfig, raw.get("externalPeerings"))
     problems: list[str] = []
-    taken: dict[str, IPv4Network] = {}
-    for i, c in clusters:
-        if c.vpc_cidr is not None:
-            taken[f"clusters[{i}].vpcCidr"] = IPv4Network(c.vpc_cidr)
-        if c.pod_cidr is not None:
-            taken[f"clusters[{i}].podCidr"] = IPv4Network(c.pod_cidr)
-    if eks is not None:
-        taken["eks.serviceCidr"] = IPv4Network(eks.service_cidr)
+    taken = _mesh_cidrs(clusters, eks)
     names: dict[str, int] = {}
     vpcs: dict[str, int] = {}
     for i, peering in peerings:
