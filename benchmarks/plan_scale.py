@@ -36,8 +36,12 @@ FLOOR_LOADED = FLOOR + (
 )
 PLAN_DEVSTG = [sys.executable, "-m", "mesh.plan", "devstg"]
 
+# One synthetic plan in a process run like ``python -m mesh.plan`` runs (mesh/plan/__main__.py): the cyclic
+# collector off, and os._exit once the figures are printed.
 ONE_SIZE = """
-import json, resource, sys, time
+import gc
+gc.disable()
+import json, os, resource, sys, time
 from mesh.plan.cli import evaluate_config
 from mesh.plan.deploy_report import estimate_run
 from mesh.plan.synthetic import synthetic_config
@@ -48,6 +52,8 @@ print(json.dumps({
     "rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
     "deploy_minutes": estimate_run(run).critical_path_seconds / 60,
 }))
+sys.stdout.flush()
+os._exit(0)
 """
 
 

@@ -31,6 +31,7 @@ from typing import Any
 import yaml
 
 from mesh.charts.lock import ADD_COMMAND, LOCK_FILE, LockError, read_lock
+from mesh.logic.cache_dirs import cache_root
 from mesh.logic.chart_index import CHART_NAME, ChartIndex, parse_index
 
 CHARTS_DIR_ENV = "CILIUM_CHARTS_DIR"
@@ -68,10 +69,7 @@ def archive_name(version: str) -> str:
 def user_cache_dir(env: Mapping[str, str] | None = None) -> Path:
     """``$XDG_CACHE_HOME/cilium-mesh/charts``; ``~/.cache`` when the variable is unset, empty or relative
     (the XDG Base Directory spec says to ignore relative paths)."""
-    env = os.environ if env is None else env
-    base = env.get("XDG_CACHE_HOME", "")
-    root = Path(base) if base and os.path.isabs(base) else Path(env.get("HOME") or Path.home()) / ".cache"
-    return root / "cilium-mesh" / "charts"
+    return cache_root(env) / "charts"
 
 
 def repository_url(configured: str | None = None, env: Mapping[str, str] | None = None) -> str:
@@ -186,8 +184,8 @@ def resolve_chart(version: str, repository: str | None = None, sources: ChartSou
     actual = hashlib.sha256(data).hexdigest()
     if actual != expected:
         raise ChartError(_mismatch(version, url, expected, actual) + "; nothing was cached")
-    path = _write_atomically(sources.cache_dir, archive_name(version), data)
-    _write_atomically(sources.cache_dir, INDEX_NAME, index_bytes)
+    path = write_atomically(sources.cache_dir, archive_name(version), data)
+    write_atomically(sources.cache_dir, INDEX_NAME, index_bytes)
     return path
 
 
@@ -204,7 +202,7 @@ def update_index(sources: ChartSources) -> ChartIndex:
     """Download the repository's index and replace the cached copy (``helm repo update``)."""
     data = _download_index(sources)
     index = _parse(data, sources.repository)
-    _write_atomically(sources.cache_dir, INDEX_NAME, data)
+    write_atomically(sources.cache_dir, INDEX_NAME, data)
     return index
 
 
@@ -266,7 +264,7 @@ def _mismatch(version: str, where: str, expected: str, actual: str) -> str:
     )
 
 
-def _write_atomically(directory: Path, name: str, data: bytes) -> Path:
+def write_atomically(directory: Path, name: str, data: bytes) -> Path:
     """Write `data` to `directory/name` so readers see the old file or the whole new one, never a part."""
     try:
         directory.mkdir(parents=True, exist_ok=True)

@@ -13,6 +13,7 @@ Provider-computed values (ids, endpoints, load-balancer hostnames) come from :mo
 from __future__ import annotations
 
 import asyncio
+import gc
 import os
 import runpy
 import sys
@@ -406,6 +407,22 @@ def _program_env(project_dir: Path) -> Iterator[None]:
         sys.path[:] = old_path
 
 
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """The cyclic garbage collector off while a program runs, as it was afterwards.
+
+    A run allocates thousands of long-lived objects (Outputs, futures, registrations) and little cyclic
+    garbage, so the collector's passes only rescan them: about a third of a 16-cluster run.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
 def run_program(
     program: Path | Callable[[], None],
     *,
@@ -458,7 +475,11 @@ def run_program(
         loop = sdk_speedups.new_event_loop(speedups)
         try:
             asyncio.set_event_loop(loop)
-            with sdk_speedups.sdk_speedups(speedups), _program_env(project_dir or Path.cwd()):
+            with (
+                sdk_speedups.sdk_speedups(speedups),
+                _program_env(project_dir or Path.cwd()),
+                _collector_paused(),
+            ):
                 loop.run_until_complete(run_in_stack(body))
         finally:
             # A program that failed leaves tasks waiting for what will never come: end them quietly

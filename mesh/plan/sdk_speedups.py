@@ -2,7 +2,7 @@
 
 The harness (:func:`mesh.plan.harness.run_program`) applies them for the duration of one evaluation and
 restores the SDK afterwards. ``tests/test_sdk_speedups.py`` proves the plan JSON is byte-identical with
-and without them; they are applied only on :data:`PINNED_SDK_VERSION` (pulumi 3.272.0): an SDK upgrade
+and without them; they are applied only on :data:`mesh.plan.sdk_pin.PINNED_SDK_VERSION`: an SDK upgrade
 turns them off (and a test red) until someone re-reads the SDK code they replace.
 
 1. ``wait_for_rpcs`` (``pulumi/runtime/stack.py``) waits for the program's outstanding Outputs with
@@ -24,7 +24,6 @@ turns them off (and a test red) until someone re-reads the SDK code they replace
 from __future__ import annotations
 
 import asyncio
-import importlib.metadata
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -35,11 +34,7 @@ from pulumi.runtime import settings as sdk_settings
 from pulumi.runtime import stack as sdk_stack
 from pulumi.runtime.proto import source_pb2
 
-PINNED_SDK_VERSION = "3.272.0"
-
-
-def installed_sdk_version() -> str:
-    return importlib.metadata.version("pulumi")
+from mesh.plan.sdk_pin import PINNED_SDK_VERSION, installed_sdk_version
 
 
 async def linear_wait_for_rpcs(await_all_outstanding_tasks: bool = True) -> None:
