@@ -8,6 +8,7 @@ import marshal
 import os
 import subprocess
 import sys
+import typing
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -151,3 +152,44 @@ def test_the_cache_lives_under_xdg_cache_home() -> None:
     assert sdk_imports.cache_dir({"XDG_CACHE_HOME": "rel", "HOME": "/h"}) == Path(
         f"/h/.cache/cilium-mesh/sdk-code/{tag}"
     )
+
+
+def test_forward_refs_compile_each_distinct_annotation_once() -> None:
+    assert "compile" not in typing.__dict__
+    with sdk_imports.forward_refs_compiled_once():
+        first = typing.ForwardRef("Optional[Sequence[str]]")
+        again = typing.ForwardRef("Optional[Sequence[str]]")
+        other = typing.ForwardRef("Mapping[str, int]")
+        with sdk_imports.forward_refs_compiled_once():  # nested: the outer memo stays in place
+            nested = typing.ForwardRef("Optional[Sequence[str]]")
+        assert "compile" in typing.__dict__
+        with pytest.raises(SyntaxError):
+            typing.ForwardRef("Optional[")
+    assert "compile" not in typing.__dict__
+    stock = typing.ForwardRef("Optional[Sequence[str]]")
+    assert first.__forward_code__ is again.__forward_code__ is nested.__forward_code__
+    assert first.__forward_code__ is not other.__forward_code__
+    assert stock.__forward_code__ is not first.__forward_code__
+    assert stock == first  # same argument, same module: equal forward references
+    namespace = {"Optional": typing.Optional, "Sequence": typing.Sequence}
+    assert eval(first.__forward_code__, namespace) == eval(stock.__forward_code__, namespace)
+
+
+def test_typeddicts_of_a_postponed_module_get_the_same_keys(fake_sdks: Path, tmp_path: Path) -> None:
+    (fake_sdks / "fakesdk" / "__init__.py").write_text(
+        "from typing import NotRequired, Optional, TypedDict\n"
+        "class ArgsDict(TypedDict):\n"
+        "    name: str\n"
+        "    size: NotRequired[Optional[int]]\n"
+        "    tags: NotRequired[Optional[int]]\n"
+    )
+    finder = sdk_imports.PostponedAnnotationsFinder(tmp_path / "code", packages=frozenset({"fakesdk"}))
+    postponed = _import_with(finder, "fakesdk").ArgsDict
+    sys.modules.pop("fakesdk", None)
+    stock = importlib.import_module("fakesdk").ArgsDict
+    size, tags = postponed.__annotations__["size"], postponed.__annotations__["tags"]
+    assert size.__forward_code__ is tags.__forward_code__  # one compile for the repeated annotation
+    assert typing.get_type_hints(postponed, include_extras=True) == typing.get_type_hints(
+        stock, include_extras=True
+    )
+    assert "compile" not in typing.__dict__

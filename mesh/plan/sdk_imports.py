@@ -6,6 +6,9 @@ annotate every argument and property, and evaluating those annotations when a mo
 importing them costs. The SDK never needs them at import time: ``pulumi/_types.py`` resolves them lazily
 with ``typing.get_type_hints`` (``_raw_return_hints``, written for forward references), so the same source
 compiled with ``from __future__ import annotations`` behaves the same and imports about twice as fast.
+One difference nothing at run time sees: a ``TypedDict`` (the SDKs' ``*ArgsDict`` input shapes, for type
+checkers) cannot tell ``NotRequired`` keys from a string, so its ``__required_keys__`` lists every key; the
+SDK only asks ``typing.is_typeddict``.
 
 Only the offline plan gets this: :func:`install` runs when :mod:`mesh.plan` is imported, and ``pulumi up``
 runs ``__main__.py``, which never imports :mod:`mesh.plan`. ``tests/test_sdk_imports.py`` proves plans are
@@ -21,6 +24,7 @@ machine compiles the modules it uses (a few seconds). An unwritable cache only c
 from __future__ import annotations
 import __future__
 
+import builtins
 import contextlib
 import hashlib
 import importlib.abc
@@ -29,9 +33,12 @@ import importlib.util
 import marshal
 import os
 import sys
-from collections.abc import Mapping, Sequence
+import typing
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from types import CodeType, ModuleType
+from typing import Any
 
 from mesh.logic.cache_dirs import cache_root
 from mesh.plan.sdk_pin import PINNED_SDK_VERSION, installed_sdk_version
@@ -94,6 +101,44 @@ class PostponedAnnotationsLoader(importlib.machinery.SourceFileLoader):
             with contextlib.suppress(OSError):
                 os.unlink(tmp)
         return code
+
+    def exec_module(self, module: ModuleType) -> None:
+        with forward_refs_compiled_once():
+            super().exec_module(module)
+
+
+_FORWARD_REF_CODE: dict[tuple[Any, ...], CodeType] = {}
+
+
+@contextmanager
+def forward_refs_compiled_once() -> Iterator[None]:
+    """Within the block, ``typing.ForwardRef`` compiles each distinct annotation string once.
+
+    A postponed annotation in a ``TypedDict`` body (the SDKs' ``*ArgsDict`` classes), or read later through
+    ``typing.get_type_hints``, becomes a ``ForwardRef``, whose constructor compiles the string (``typing.py``,
+    ``ForwardRef.__init__``); the same few strings (``NotRequired[pulumi.Input[Optional[_builtins.str]]]``)
+    recur thousands of times. The loader applies it while an SDK module executes, the harness while a
+    program runs (:mod:`mesh.plan.sdk_speedups`). The
+    memo is keyed by every argument and code objects are immutable, so what is built is unchanged. It
+    shadows ``compile`` in :mod:`typing`'s globals (its only caller there) and removes it afterwards;
+    nested module loads reuse the outer one.
+    """
+    if "compile" in typing.__dict__:
+        yield
+        return
+
+    def compile_once(source: Any, filename: Any, mode: str, *args: Any, **kwargs: Any) -> CodeType:
+        key = (source, filename, mode, args, tuple(sorted(kwargs.items())))
+        code = _FORWARD_REF_CODE.get(key)
+        if code is None:
+            code = _FORWARD_REF_CODE[key] = builtins.compile(source, filename, mode, *args, **kwargs)
+        return code
+
+    typing.compile = compile_once  # type: ignore[attr-defined]
+    try:
+        yield
+    finally:
+        typing.__dict__.pop("compile", None)
 
 
 class PostponedAnnotationsFinder(importlib.abc.MetaPathFinder):

@@ -16,7 +16,10 @@ turns them off (and a test red) until someone re-reads the SDK code they replace
    for every resource, for the engine's source positions. The mock monitor ignores them.
 3. ``pulumi.log.debug`` builds an engine ``LogRequest`` for every SDK debug line; the harness's engine
    drops debug messages anyway.
-4. Monitor calls run inline on the event loop (:class:`InlineRpcLoop`) instead of on the default thread
+4. ``typing.get_type_hints`` on the SDK's postponed annotations (:mod:`mesh.plan.sdk_imports`) compiles
+   each annotation string it meets; :func:`mesh.plan.sdk_imports.forward_refs_compiled_once` compiles
+   each distinct one once.
+5. Monitor calls run inline on the event loop (:class:`InlineRpcLoop`) instead of on the default thread
    pool: the harness's monitor answers synchronously from memory, so the thread hand-off (a
    ``concurrent.futures.Future``, a lock and a GIL switch per RPC) buys nothing.
 """
@@ -34,6 +37,7 @@ from pulumi.runtime import settings as sdk_settings
 from pulumi.runtime import stack as sdk_stack
 from pulumi.runtime.proto import source_pb2
 
+from mesh.plan.sdk_imports import forward_refs_compiled_once
 from mesh.plan.sdk_pin import PINNED_SDK_VERSION, installed_sdk_version
 
 
@@ -105,7 +109,7 @@ def new_event_loop(enabled: bool) -> asyncio.AbstractEventLoop:
 
 @contextmanager
 def sdk_speedups(enabled: bool = True, version: str | None = None) -> Iterator[bool]:
-    """Apply work-arounds 1-3 while the block runs; yields whether they were applied.
+    """Apply work-arounds 1-4 while the block runs; yields whether they were applied.
 
     Not applied when ``enabled`` is false or the SDK (``version``, default the installed one) is not
     :data:`PINNED_SDK_VERSION`.
@@ -118,6 +122,7 @@ def sdk_speedups(enabled: bool = True, version: str | None = None) -> Iterator[b
     sdk_resource._get_stack_trace = _no_stack_trace
     pulumi.log.debug = _no_debug_log
     try:
-        yield True
+        with forward_refs_compiled_once():
+            yield True
     finally:
         sdk_stack.wait_for_rpcs, sdk_resource._get_stack_trace, pulumi.log.debug = saved
