@@ -4,6 +4,7 @@ never what it says; the compiled code is cached per source file and the cache is
 from __future__ import annotations
 
 import importlib
+import json
 import marshal
 import os
 import subprocess
@@ -11,6 +12,7 @@ import sys
 import typing
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -193,3 +195,117 @@ def test_typeddicts_of_a_postponed_module_get_the_same_keys(fake_sdks: Path, tmp
         stock, include_extras=True
     )
     assert "compile" not in typing.__dict__
+
+
+@pytest.fixture
+def fake_package(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """``lazypkg``: re-exports ``a`` and ``b`` by star imports (``b`` re-exports ``Y`` too: the last wins)."""
+    package = tmp_path / "lazypkg"
+    package.mkdir()
+    (package / "__init__.py").write_text(
+        "import typing\nfrom .a import *\nfrom .b import *\nfrom .get_x import *\n"
+        "from . import c\nPLAIN = 1\n"
+    )
+    (package / "get_x.py").write_text("__all__ = ['get_x']\ndef get_x():\n    return 'x'\n")
+    (package / "a.py").write_text("__all__ = ['X', 'Y']\nX = 'a.X'\nY = 'a.Y'\nHIDDEN = 1\n")
+    (package / "b.py").write_text("__all__ = [\n    'Y',\n    'Z',\n]\nY = 'b.Y'\nZ = 'b.Z'\n")
+    (package / "c.py").write_text("C = 'c.C'\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    yield package
+    for name in [m for m in sys.modules if m == "lazypkg" or m.startswith("lazypkg.")]:
+        del sys.modules[name]
+
+
+def _lazy_finder(tmp_path: Path) -> sdk_imports.PostponedAnnotationsFinder:
+    return sdk_imports.PostponedAnnotationsFinder(tmp_path / "code", packages=frozenset({"lazypkg"}))
+
+
+def _import_fresh(finder: sdk_imports.PostponedAnnotationsFinder) -> Any:
+    for name in [m for m in sys.modules if m == "lazypkg" or m.startswith("lazypkg.")]:
+        del sys.modules[name]
+    return _import_with(finder, "lazypkg")
+
+
+def test_star_reexports_load_on_first_access_with_the_same_values(fake_package: Path, tmp_path: Path) -> None:
+    package = _import_fresh(_lazy_finder(tmp_path))
+    assert "lazypkg.a" not in sys.modules and "lazypkg.b" not in sys.modules
+    assert "lazypkg.c" in sys.modules and package.PLAIN == 1  # everything else runs as written
+    assert package.X == "a.X"
+    assert "lazypkg.a" in sys.modules and "lazypkg.b" not in sys.modules
+    assert package.Y == "b.Y"  # the later star import wins, as before
+    from lazypkg import Z  # type: ignore[import-not-found]
+
+    assert Z == "b.Z"
+    assert {"X", "Y", "Z", "PLAIN", "c", "a", "b"} <= set(dir(package))
+    assert package.b is sys.modules["lazypkg.b"]  # a star-imported module is an attribute, as before
+    with pytest.raises(AttributeError, match="has no attribute 'HIDDEN'"):
+        package.HIDDEN  # noqa: B018 (not in a.__all__: a star import never exported it)
+
+
+def test_a_function_named_like_its_module_is_what_the_package_exports(
+    fake_package: Path, tmp_path: Path
+) -> None:
+    package = _import_fresh(_lazy_finder(tmp_path))
+    importlib.import_module("lazypkg.get_x")  # the import system binds the submodule on the package...
+    assert callable(package.get_x) and package.get_x() == "x"  # ...the star import's function wins
+    assert sys.modules["lazypkg.get_x"].get_x is package.get_x
+
+
+def test_packages_of_another_shape_keep_their_star_imports(fake_package: Path, tmp_path: Path) -> None:
+    (fake_package / "b.py").write_text("Y = 'b.Y'\nZ = 'b.Z'\n")  # no __all__: its names are unknown
+    package = _import_fresh(_lazy_finder(tmp_path))
+    assert "lazypkg.a" in sys.modules and "lazypkg.b" in sys.modules
+    assert (package.X, package.Y, package.Z) == ("a.X", "b.Y", "b.Z")
+    assert "_MESH_LAZY_EXPORTS" not in vars(package)
+
+    (fake_package / "b.py").write_text("__all__ = ['Y', 'Z']\nY = 'b.Y'\nZ = 'b.Z'\n")
+    init = fake_package / "__init__.py"
+    init.write_text(init.read_text() + "Y = 'own'\n")  # binds a re-exported name itself
+    package = _import_fresh(_lazy_finder(tmp_path))
+    assert "_MESH_LAZY_EXPORTS" not in vars(package) and package.Y == "own"
+
+
+def test_a_changed_module_recompiles_its_package(fake_package: Path, tmp_path: Path) -> None:
+    finder = _lazy_finder(tmp_path)
+    assert _import_fresh(finder).Z == "b.Z"
+    b = fake_package / "b.py"
+    b.write_text("__all__ = ['Y', 'Z', 'W']\nY = 'b.Y'\nZ = 'b.Z'\nW = 'b.W'\n")
+    os.utime(b, ns=(b.stat().st_atime_ns, b.stat().st_mtime_ns + 1_000_000_000))
+    assert _import_fresh(finder).W == "b.W"
+
+
+LIST_NAMESPACE = """
+import importlib, json, sys, types
+import mesh.plan
+package = importlib.import_module(sys.argv[1])
+lazy = getattr(package, "_MESH_LAZY_EXPORTS", None)  # also runs a lazily imported package
+if lazy:
+    names = {n for n in {*lazy, *package._MESH_LAZY_MODULES, *vars(package)} if not n.startswith("_")}
+    items = {n: getattr(package, n) for n in names}
+else:  # stock: read the namespace without loading the lazily imported subpackages in it
+    items = {n: v for n, v in vars(package).items() if not n.startswith("_")}
+def describe(value):
+    if isinstance(value, types.ModuleType):
+        return "module " + value.__spec__.name
+    return f"{value.__module__}.{value.__qualname__}" if hasattr(value, "__qualname__") else repr(value)
+print(json.dumps({n: describe(v) for n, v in items.items()}))
+"""
+
+
+@pytest.mark.parametrize("package", ["pulumi_aws.ec2", "pulumi_kubernetes.core.v1", "pulumi_aws"])
+def test_sdk_packages_export_the_same_names_lazily(package: str, tmp_path: Path) -> None:
+    def namespace(stock: bool) -> dict[str, str]:
+        env = {k: v for k, v in os.environ.items() if k != sdk_imports.OPT_OUT_ENV}
+        env["XDG_CACHE_HOME"] = str(tmp_path)
+        if stock:
+            env[sdk_imports.OPT_OUT_ENV] = "1"
+        done = subprocess.run(
+            [sys.executable, "-c", LIST_NAMESPACE, package], cwd=ROOT, env=env, capture_output=True, text=True
+        )
+        assert done.returncode == 0, done.stderr
+        return json.loads(done.stdout)
+
+    lazy, stock = namespace(stock=False), namespace(stock=True)
+    assert len(lazy) > 50
+    # Every public name, star-exported or a re-exporting module, resolves to the same object.
+    assert lazy == stock

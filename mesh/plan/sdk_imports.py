@@ -10,6 +10,14 @@ One difference nothing at run time sees: a ``TypedDict`` (the SDKs' ``*ArgsDict`
 checkers) cannot tell ``NotRequired`` keys from a string, so its ``__required_keys__`` lists every key; the
 SDK only asks ``typing.is_typeddict``.
 
+A generated package's ``__init__`` re-exports every module of the package (``from .vpc import *``, 180 of
+them in ``pulumi_aws.ec2``) although a program uses a handful. :func:`lazy_reexports` compiles it so each
+name is imported on first access instead (PEP 562 ``__getattr__``), with the same value: the names come
+from each module's literal ``__all__`` (read when the package is compiled, the last module exporting a
+name wins, as with the star imports), and a package that does not fit that shape is compiled unchanged.
+``from package import *`` of such a package would see only names already accessed; nothing in the program
+or the SDKs does that.
+
 Only the offline plan gets this: :func:`install` runs when :mod:`mesh.plan` is imported, and ``pulumi up``
 runs ``__main__.py``, which never imports :mod:`mesh.plan`. ``tests/test_sdk_imports.py`` proves plans are
 byte-identical with and without it. It applies only on :data:`mesh.plan.sdk_pin.PINNED_SDK_VERSION`
@@ -24,6 +32,7 @@ machine compiles the modules it uses (a few seconds). An unwritable cache only c
 from __future__ import annotations
 import __future__
 
+import ast
 import builtins
 import contextlib
 import hashlib
@@ -32,6 +41,7 @@ import importlib.machinery
 import importlib.util
 import marshal
 import os
+import re
 import sys
 import typing
 from collections.abc import Iterator, Mapping, Sequence
@@ -47,7 +57,7 @@ from mesh.plan.sdk_pin import PINNED_SDK_VERSION, installed_sdk_version
 PACKAGES = frozenset({"pulumi_aws", "pulumi_kubernetes", "pulumi_eks", "pulumi_tls"})
 OPT_OUT_ENV = "CILIUM_MESH_STOCK_SDK_IMPORTS"
 # Part of every cache file's header: a change to how modules are compiled invalidates the cache.
-FORMAT = b"pep563-v1"
+FORMAT = b"pep563-lazy-reexports-v4"
 _FLAGS = __future__.annotations.compiler_flag
 
 
@@ -57,19 +67,126 @@ def cache_dir(env: Mapping[str, str] | None = None) -> Path:
 
 
 def _header(source: str) -> bytes:
+    """What a cache entry was compiled from: Python's bytecode magic, :data:`FORMAT`, the source's path,
+    modification time and size, and for a package ``__init__`` those of its modules (whose ``__all__``
+    :func:`lazy_reexports` read)."""
     stat = os.stat(source)
-    return b"%s|%s|%s|%d|%d\n" % (
-        importlib.util.MAGIC_NUMBER.hex().encode(),
-        FORMAT,
-        source.encode(),
-        stat.st_mtime_ns,
-        stat.st_size,
-    )
+    parts = [
+        importlib.util.MAGIC_NUMBER.hex(),
+        FORMAT.decode(),
+        source,
+        str(stat.st_mtime_ns),
+        str(stat.st_size),
+    ]
+    if os.path.basename(source) == "__init__.py":
+        modules = hashlib.sha256()
+        with os.scandir(os.path.dirname(source)) as entries:
+            for entry in sorted(entries, key=lambda e: e.name):
+                if entry.name.endswith(".py"):
+                    info = entry.stat()
+                    modules.update(f"{entry.name}|{info.st_mtime_ns}|{info.st_size}\n".encode())
+        parts.append(modules.hexdigest())
+    return ("|".join(parts) + "\n").encode()
 
 
 def compile_postponed(source_bytes: bytes, path: str) -> CodeType:
-    """``source_bytes`` compiled as if it began with ``from __future__ import annotations``."""
-    return compile(source_bytes, path, "exec", flags=_FLAGS, dont_inherit=True)
+    """``source_bytes`` compiled as if it began with ``from __future__ import annotations``; a package
+    ``__init__`` with :func:`lazy_reexports` when it has that shape."""
+    tree = ast.parse(source_bytes, path)
+    if os.path.basename(path) == "__init__.py":
+        tree = lazy_reexports(tree, os.path.dirname(path)) or tree
+    return compile(tree, path, "exec", flags=_FLAGS, dont_inherit=True)
+
+
+_ALL_RE = re.compile(rb"^__all__ = (\[.*?\])$", re.MULTILINE | re.DOTALL)
+
+# Appended to a package __init__ whose star re-exports were removed; _MESH_LAZY_EXPORTS maps each name to
+# the module whose star import bound it last. A submodule that the import system binds under an exported
+# name (``get_vpc`` the function lives in ``get_vpc.py`` the module) gets the exported value instead, as
+# the star import that followed the submodule's import did.
+_LAZY_TEMPLATE = """
+import importlib as _mesh_importlib
+import sys as _mesh_sys
+import types as _mesh_types
+
+
+def _mesh_reexported(name):
+    return getattr(_mesh_importlib.import_module("." + _MESH_LAZY_EXPORTS[name], __name__), name)
+
+
+def __getattr__(name):
+    if name in _MESH_LAZY_EXPORTS:
+        value = globals()[name] = _mesh_reexported(name)
+        return value
+    if name in _MESH_LAZY_MODULES:  # a star-imported module, bound on its package once imported
+        return _mesh_importlib.import_module("." + name, __name__)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_MESH_LAZY_EXPORTS) | _MESH_LAZY_MODULES)
+
+
+class _MeshLazyReexports(_mesh_types.ModuleType):
+    def __setattr__(self, name, value):
+        if name in _MESH_LAZY_EXPORTS and isinstance(value, _mesh_types.ModuleType):
+            value = _mesh_reexported(name)
+        super().__setattr__(name, value)
+
+
+_mesh_sys.modules[__name__].__class__ = _MeshLazyReexports
+"""
+
+
+def module_exports(path: str) -> list[str] | None:
+    """The literal ``__all__`` of the module at ``path``, or None (no such file, or no literal list)."""
+    try:
+        with open(path, "rb") as stream:
+            match = _ALL_RE.search(stream.read())
+        names = ast.literal_eval(match.group(1).decode()) if match else None
+    except (OSError, ValueError, SyntaxError, UnicodeDecodeError):
+        return None
+    return names if isinstance(names, list) and all(isinstance(n, str) for n in names) else None
+
+
+def _bound_names(statement: ast.stmt) -> set[str]:
+    if isinstance(statement, ast.Import | ast.ImportFrom):
+        return {(a.asname or a.name).partition(".")[0] for a in statement.names}
+    if isinstance(statement, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+        return {statement.name}
+    return {n.id for n in ast.walk(statement) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
+
+
+def lazy_reexports(tree: ast.Module, package_dir: str) -> ast.Module | None:
+    """``tree`` (a package ``__init__``) with its top-level ``from .module import *`` statements replaced by
+    an on-demand ``__getattr__``, or None when it has none, a module's ``__all__`` is not a literal list,
+    or another statement binds a re-exported name (then the star imports' order would matter)."""
+    stars = [
+        node
+        for node in tree.body
+        if isinstance(node, ast.ImportFrom)
+        and node.level == 1
+        and node.module
+        and "." not in node.module
+        and [alias.name for alias in node.names] == ["*"]
+    ]
+    if not stars:
+        return None
+    exports: dict[str, str] = {}
+    for node in stars:
+        assert node.module is not None
+        names = module_exports(os.path.join(package_dir, f"{node.module}.py"))
+        if names is None:
+            return None
+        exports.update(dict.fromkeys(names, node.module))
+    rest = [node for node in tree.body if node not in stars]
+    template = ast.parse(_LAZY_TEMPLATE).body
+    if any(_bound_names(node) & exports.keys() for node in [*rest, *template]):
+        return None
+    modules = sorted({node.module for node in stars if node.module})
+    table = ast.parse(f"_MESH_LAZY_EXPORTS = {exports!r}\n_MESH_LAZY_MODULES = frozenset({modules!r})").body
+    tree.body = [*rest, *table, *template]
+    return ast.fix_missing_locations(tree)
 
 
 class PostponedAnnotationsLoader(importlib.machinery.SourceFileLoader):
