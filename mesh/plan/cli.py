@@ -557,8 +557,11 @@ prerequisites:
 environment variables:
   CILIUM_CHARTS_DIR  read-only directory with cilium-<version>.tgz and the repository's index.yaml,
                      searched first (the index checks that cilium.version is published)
-  XDG_CACHE_HOME     chart cache under cilium-mesh/charts (default ~/.cache)
+  XDG_CACHE_HOME     caches under cilium-mesh/ (default ~/.cache): charts/ (archives, index, published
+                     versions) and sdk-code/ (the SDK modules compiled for the plan)
   CILIUM_CHART_REPO  chart repository URL, overrides cilium.repository (see python -m mesh.charts)
+  CILIUM_MESH_STOCK_SDK_IMPORTS
+                     set to import the Pulumi SDKs unchanged (slower; for comparing, mesh/plan/sdk_imports.py)
 
 exit codes:
   0  planned (and compared)
