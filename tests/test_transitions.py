@@ -115,6 +115,45 @@ def test_identity_changes_are_refused() -> None:
     assert len(plan_transition(deployed, desired, PUBLISHED).refusals) == 2  # maxConnected on both
 
 
+AZ2 = ("us-east-1a", "us-east-1b")
+
+
+@pytest.mark.parametrize(
+    ("desired_azs", "refused"),
+    [
+        (AZ2, False),
+        (("us-east-1a", "us-east-1b", "us-east-1c"), True),  # a new AZ: EKS cannot follow, subnets resize
+        (("us-east-1a", "us-east-1c"), True),
+        (("us-east-1a",), True),
+        (None, False),  # nothing to compare against
+    ],
+)
+def test_availability_zone_changes_of_a_deployed_cluster_are_refused(
+    desired_azs: tuple[str, ...] | None, refused: bool
+) -> None:
+    deployed = have(2, "1.16.19", availability_zones=AZ2)
+    desired = want(2, "1.16.19")
+    desired = Desired(
+        clusters=tuple(
+            DesiredCluster(**{**c.__dict__, "availability_zones": desired_azs}) for c in desired.clusters
+        )
+    )
+    plan = plan_transition(deployed, desired, PUBLISHED)
+    needle = f"east: availability zones us-east-1a, us-east-1b -> {', '.join(desired_azs or ())}:"
+    assert any(r.startswith(needle) and "new name" in r for r in plan.refusals) is refused
+    assert len(plan.refusals) == (2 if refused else 0)  # one per cluster
+
+
+def test_availability_zones_may_change_with_the_vpc_and_are_skipped_for_old_outputs() -> None:
+    new_azs = ("us-east-1a", "us-east-1b", "us-east-1c")
+    base = want(1, "1.16.19").clusters[0]
+    moved = DesiredCluster(**{**base.__dict__, "vpc_cidr": "10.9.0.0/16", "availability_zones": new_azs})
+    plan = plan_transition(have(1, "1.16.19", availability_zones=AZ2), Desired(clusters=(moved,)), PUBLISHED)
+    assert plan.ok and any("replaces the VPC" in n for n in plan.notes)  # a new VPC: a new control plane
+    same_vpc = DesiredCluster(**{**base.__dict__, "availability_zones": new_azs})
+    assert plan_transition(have(1, "1.16.19"), Desired(clusters=(same_vpc,)), PUBLISHED).ok  # no record yet
+
+
 def test_mesh_skew_more_than_one_minor_is_refused() -> None:
     deployed = have(2, "1.17.18")
     deployed["west"] = DeployedCluster("west", 2, "10.51.0.0/16", "10.1.0.0/16", "1.16.19", 255)
@@ -241,7 +280,7 @@ def test_parse_stack_outputs_and_plan_documents_alike() -> None:
             "east": {
                 "name": "east", "id": 1.0, "podCidr": "10.50.0.0/16", "vpcCidr": "10.0.0.0/16",
                 "ciliumVersion": "1.16.19", "maxConnectedClusters": 255, "kubeconfig": "[secret]",
-                "meshPeers": ["west"],
+                "meshPeers": ["west"], "availabilityZones": ["us-east-1a", "us-east-1b"],
             }
         }
     }  # fmt: skip
@@ -253,6 +292,8 @@ def test_parse_stack_outputs_and_plan_documents_alike() -> None:
             255,
             ("west",),
         )
+        assert east.availability_zones == ("us-east-1a", "us-east-1b")
+    assert parse_deployed({"clusters": {"east": {"id": 1}}})["east"].availability_zones is None
     assert parse_deployed({}) == {}
     with pytest.raises(DeployedStateError, match="--show-secrets"):
         parse_deployed({"clusters": "[secret]"})

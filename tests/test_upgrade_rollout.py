@@ -145,6 +145,17 @@ def test_id_and_pod_cidr_changes_are_refused(on_latest_patch: dict[str, Any]) ->
     assert "mesh-02: podCidr 10.102.0.0/16 -> 10.199.0.0/16" in str(err.value)
 
 
+def test_an_availability_zone_change_is_refused_through_the_program(on_latest_patch: dict[str, Any]) -> None:
+    assert on_latest_patch["clusters"]["mesh-02"]["availabilityZones"] == ["us-east-1a", "us-east-1b"]
+    cfg = config(3, "1.16.19")
+    cfg["cilium-mesh:network"] = {**cfg.get("cilium-mesh:network", {}), "azCount": 3}
+    with pytest.raises(TransitionRefused) as err:
+        plan(cfg, on_latest_patch)
+    assert "mesh-02: availability zones us-east-1a, us-east-1b -> us-east-1a, us-east-1b, us-east-1c" in str(
+        err.value
+    )
+
+
 def test_the_program_itself_refuses_under_pulumi(installed: dict[str, Any]) -> None:
     # Same rules inside __main__.py (RunError before any resource), answered by the StackReference.
     cfg = config(3, "1.17.18")

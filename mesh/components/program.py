@@ -205,6 +205,7 @@ def export_outputs(cfg: StackConfig, built: BuiltMesh) -> None:
             ),
             "podCidr": c.pod_cidr,
             "vpcCidr": c.vpc_cidr,
+            "availabilityZones": list(cfg.availability_zones),
             # What the next run's transition rules read (mesh/logic/deployed_state.py). The version
             # comes from the release itself: it resolves only when the release succeeded, and a
             # failed update leaves the previous outputs in place.

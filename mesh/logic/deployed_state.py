@@ -4,7 +4,8 @@ The program exports, per cluster, under ``clusters.<name>``: ``name``, ``id``, `
 ``ciliumVersion`` (the chart version of the last successful release), ``maxConnectedClusters`` (the value
 the chart got: the configured one in a mesh, the chart default 255 without), ``ciliumInstalledMinor``
 (the minor first installed: the chart's ``upgradeCompatibility``), ``valuesDigest`` (fingerprint of the
-config-derived Cilium values) and ``meshPeers``.
+config-derived Cilium values), ``meshPeers`` and ``availabilityZones`` (outputs written before a key existed
+read as None: that rule is skipped once).
 
 Accepted documents: what ``pulumi stack output --json --show-secrets`` prints (``{"clusters": {...}, ...}``),
 an earlier ``python -m mesh.plan --json`` document (its ``outputs``), or ``{}`` (nothing deployed).
@@ -83,6 +84,7 @@ def parse_deployed(document: Any) -> dict[str, DeployedCluster]:
             problems.append(f"outputs.clusters.{key}: expected an object, got {entry!r}")
             continue
         peers = entry.get("meshPeers")
+        azs = entry.get("availabilityZones")
         found[str(key)] = DeployedCluster(
             name=_str(entry.get("name")) or str(key),
             id=_int(entry.get("id")),
@@ -93,6 +95,7 @@ def parse_deployed(document: Any) -> dict[str, DeployedCluster]:
             installed_minor=_str(entry.get("ciliumInstalledMinor")),
             values_digest=_str(entry.get("valuesDigest")),
             mesh_peers=tuple(str(p) for p in peers) if isinstance(peers, list) else None,
+            availability_zones=tuple(str(a) for a in azs) if isinstance(azs, list) else None,
         )
     if problems:
         raise DeployedStateError(problems)

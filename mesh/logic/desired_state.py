@@ -72,6 +72,7 @@ def desired_state(cfg: StackConfig) -> Desired:
                 vpc_cidr=c.vpc_cidr,
                 chart_version=cfg.cilium.version,
                 values_digest=values_digest(config_fingerprint(cfg, c)),
+                availability_zones=cfg.availability_zones,
             )
             for c in cfg.clusters
         ),

@@ -62,6 +62,7 @@ class DeployedCluster:
     installed_minor: str | None = None
     values_digest: str | None = None
     mesh_peers: tuple[str, ...] | None = None
+    availability_zones: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -74,6 +75,7 @@ class DesiredCluster:
     vpc_cidr: str
     chart_version: str
     values_digest: str | None = None
+    availability_zones: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -207,7 +209,23 @@ def _identity_rules(
             f"{name}: clustermesh.maxConnectedClusters {current.max_connected_clusters} -> {max_connected}: "
             "cannot change on an installed cluster (it sizes the cluster-id bits of every identity)"
         )
-    if current.vpc_cidr is not None and current.vpc_cidr != want.vpc_cidr:
+    same_vpc = current.vpc_cidr is None or current.vpc_cidr == want.vpc_cidr
+    if (
+        same_vpc
+        and current.availability_zones is not None
+        and want.availability_zones is not None
+        and current.availability_zones != want.availability_zones
+    ):
+        # EKS moves a control plane to other subnets only within the AZs it was created in
+        # (aws/containers-roadmap#2330), and the subnet layout (network/logic/cidr.py) is sized by the AZ
+        # count: the update would fail half-way, after new subnets that overlap the old ones.
+        refusals.append(
+            f"{name}: availability zones {', '.join(current.availability_zones)} -> "
+            f"{', '.join(want.availability_zones)}: a deployed cluster keeps its AZs (the EKS control plane "
+            "cannot move to AZs it was not created in, and the subnets are laid out per AZ); add a cluster "
+            "under a new name in the new AZs, move the workloads, then remove this one"
+        )
+    if not same_vpc:
         notes.append(
             f"{name}: vpcCidr {current.vpc_cidr} -> {want.vpc_cidr} replaces the VPC and with it the EKS "
             "cluster, its nodes and its Cilium install: effectively a new cluster under the same name"

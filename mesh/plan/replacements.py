@@ -48,6 +48,8 @@ REPLACE_ON_CHANGE: dict[str, tuple[str, ...]] = {
     "aws:kms/key:Key": ("customerMasterKeySpec", "keyUsage", "multiRegion"),
     "aws:kms/alias:Alias": ("name", "namePrefix"),
     # pulumi-eks cluster.ts -> aws_eks_cluster name, kubernetes_network_config.service_ipv4_cidr ForceNew.
+    # vpc_config.subnet_ids is updated in place since provider 5.25.0 (terraform-provider-aws#34090), but
+    # only within the AZs the cluster was created in: mesh/logic/transitions.py refuses an AZ change.
     "eks:index:Cluster": ("name", "kubernetesServiceIpAddressRange"),
     # pulumi-eks nodegroup.ts -> aws_eks_node_group node_group_name, subnet_ids, instance_types,
     # node_role_arn, ami_type, capacity_type, disk_size ForceNew.
