@@ -149,7 +149,7 @@ def test_a_resource_passed_as_an_input_is_waited_for() -> None:
 def sixteen() -> tuple[StackConfig, ProgramRun]:
     """A 16-cluster stack the program was not tuned on: per-AZ NAT gateways, three AZs, the demo on."""
     config = synthetic_config(16, demo=True)
-    config["cilium-mesh:network"] = {"azCount": 3, "natGateways": "perAz"}
+    config["cilium-mesh:network"] = {**config["cilium-mesh:network"], "azCount": 3, "natGateways": "perAz"}
     return evaluate_config("cilium-mesh", "sixteen", config)
 
 

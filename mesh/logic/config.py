@@ -46,6 +46,17 @@ from mesh.logic.mesh_dns import DEFAULT_MESH_DOMAIN, domain_problem
 from network.logic.api_access import private_access_problems
 from network.logic.cidr import find_overlaps, parse_network, plan_subnets
 from network.logic.external_peering import ACCOUNT_ID_RE, NAME_RE, REGION_RE, ROUTE_TABLE_ID_RE, VPC_ID_RE
+from network.logic.quotas import (
+    DEFAULT_INBOUND_RULES_PER_SECURITY_GROUP,
+    DEFAULT_PEERINGS_PER_VPC,
+    DEFAULT_ROUTES_PER_ROUTE_TABLE,
+    MAX_INBOUND_RULES_PER_SECURITY_GROUP,
+    MAX_PEERINGS_PER_VPC,
+    MAX_ROUTES_PER_ROUTE_TABLE,
+    MeshShape,
+    quota_problems,
+)
+from network.logic.rules import mesh_rule_table
 
 NAMESPACE = "cilium-mesh"
 
@@ -304,14 +315,27 @@ class ExternalPeeringConfig(_Model):
         return value
 
 
+class NetworkQuotasConfig(_Model):
+    """The account's Amazon VPC quotas the mesh uses up per VPC (:mod:`network.logic.quotas`). Defaults:
+    AWS's, 50 peerings per VPC (at most 125), 50 routes per route table (at most 1,000), 60 inbound rules per
+    security group (at most 1,000). Set a key only after raising that quota in Service Quotas."""
+
+    peerings_per_vpc: int = Field(DEFAULT_PEERINGS_PER_VPC, ge=1, le=MAX_PEERINGS_PER_VPC)
+    routes_per_route_table: int = Field(DEFAULT_ROUTES_PER_ROUTE_TABLE, ge=1, le=MAX_ROUTES_PER_ROUTE_TABLE)
+    inbound_rules_per_security_group: int = Field(
+        DEFAULT_INBOUND_RULES_PER_SECURITY_GROUP, ge=1, le=MAX_INBOUND_RULES_PER_SECURITY_GROUP
+    )
+
+
 class NetworkConfig(_Model):
     """VPC layout. Defaults: 2 AZs named ``<region>a``, ``<region>b``..., one shared NAT gateway, no
-    external peerings."""
+    external peerings, AWS's default VPC quotas."""
 
     az_count: int = Field(2, ge=1, le=6)
     availability_zones: tuple[str, ...] | None = None
     nat_gateways: Literal["single", "perAz"] = "single"
     external_peerings: tuple[ExternalPeeringConfig, ...] = ()
+    quotas: NetworkQuotasConfig = NetworkQuotasConfig()
 
 
 class AccessEntryConfig(_Model):
@@ -718,6 +742,29 @@ def _external_peering_checks(
     return problems
 
 
+def _quota_checks(
+    clusters: int,
+    network: NetworkConfig | None,
+    eks: EksConfig | None,
+    cilium: CiliumConfig | None,
+    az_count: int,
+) -> list[str]:
+    """The per-VPC peerings, routes and security-group rules the stack needs fit ``network.quotas``."""
+    network = network or NetworkConfig()
+    cilium_wireguard = cilium.wireguard if cilium is not None else False
+    mesh_on = (cilium.clustermesh.enabled if cilium is not None else True) and clusters > 1
+    shape = MeshShape(
+        clusters=clusters,
+        external_peerings=len(network.external_peerings),
+        az_count=az_count,
+        mesh_rules_per_peer=len(mesh_rule_table(wireguard=cilium_wireguard)),
+        mesh_endpoint=mesh_on,
+        private_access_cidrs=len(eks.private_access_cidrs) if eks is not None else 0,
+    )
+    quotas = network.quotas.model_dump(by_alias=True)
+    return quota_problems(shape, quotas)
+
+
 def _max_pods_checks(
     clusters: Sequence[tuple[int, ClusterConfig | _ClusterFields]],
     stack_group: NodeGroupConfig | None,
@@ -861,6 +908,10 @@ def parse_stack_config(
             problems.append("network.availabilityZones: must be a non-empty list of distinct AZ names")
         elif region and not all(az.startswith(region) for az in azs):
             problems.append(f"network.availabilityZones: every AZ must be in region {region}")
+
+    # Counted whenever the sections it reads parsed, so it is reported with every other problem.
+    if parsed_clusters and all(raw.get(k) is None or sections.get(k) is not None for k in ("network", "eks")):
+        problems.extend(_quota_checks(len(parsed_clusters), network, eks, cilium, az_count))
 
     if problems:
         raise ConfigError(problems)

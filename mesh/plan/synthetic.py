@@ -2,17 +2,38 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
+
+from network.logic.quotas import DEFAULT_QUOTAS, MeshShape, quota_uses
+
+
+def raised_quotas(n: int) -> dict[str, int]:
+    """``network.quotas`` an account running ``n`` synthetic clusters has raised: each quota the stack
+    would exceed at AWS's default, rounded up to a multiple of 50 (what one asks Service Quotas for)."""
+    shape = MeshShape(
+        clusters=n, external_peerings=0, az_count=2, mesh_rules_per_peer=3, mesh_endpoint=n > 1,
+        private_access_cidrs=0,
+    )  # fmt: skip
+    return {
+        use.key: 50 * math.ceil(use.needed / 50)
+        for use in quota_uses(shape)
+        if use.needed > DEFAULT_QUOTAS[use.key]
+    }
 
 
 def synthetic_config(n: int, *, region: str = "us-east-1", demo: bool = False) -> dict[str, Any]:
     """Config (full keys) for ``n`` clusters: VPC ``10.<i>.0.0/16``, pods ``10.<100+i>.0.0/16``, ids 1..n.
 
-    Supports up to 99 clusters, which keeps every CIDR disjoint and inside 10.0.0.0/8.
+    Supports up to 99 clusters, which keeps every CIDR disjoint and inside 10.0.0.0/8. Past 12 clusters the
+    account is assumed to have raised its VPC quotas (:func:`raised_quotas`, ``network.quotas``).
     """
     if not 1 <= n <= 99:
         raise ValueError("synthetic stacks hold 1-99 clusters")
+    quotas = raised_quotas(n)
+    network = {"cilium-mesh:network": {"quotas": quotas}} if quotas else {}
     return {
+        **network,
         "aws:region": region,
         "cilium-mesh:account": "synthetic",
         "cilium-mesh:clusters": [

@@ -1,0 +1,126 @@
+"""The AWS VPC quotas a full-mesh stack uses up in each VPC, counted from the config before anything exists.
+
+Full-mesh peering grows with the number of clusters N: every VPC holds N-1 peerings, every route table a
+route per peer, and every EKS cluster security group the mesh rules per peer plus the rules the Kubernetes
+service controller adds for the clustermesh NLB. Past an account's quota the first ``pulumi up`` fails half
+way (``VpcPeeringConnectionLimitExceeded``, ``RouteLimitExceeded``, ``RulesPerSecurityGroupLimitExceeded``),
+so the config check fails first and names the quota to raise. Pure: no Pulumi.
+
+Defaults are AWS's, from the Amazon VPC quotas page (docs.aws.amazon.com/vpc/latest/userguide/
+amazon-vpc-limits.html): active VPC peering connections per VPC 50 (adjustable up to 125); routes per
+route table 50 (adjustable up to 1,000); inbound rules per security group 60 (adjustable; rules times
+security groups per network interface may not exceed 1,000). A stack whose account has raised quotas
+says so in ``network.quotas``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+DEFAULT_PEERINGS_PER_VPC = 50
+MAX_PEERINGS_PER_VPC = 125
+DEFAULT_ROUTES_PER_ROUTE_TABLE = 50
+MAX_ROUTES_PER_ROUTE_TABLE = 1000
+DEFAULT_INBOUND_RULES_PER_SECURITY_GROUP = 60
+MAX_INBOUND_RULES_PER_SECURITY_GROUP = 1000
+
+# By config key (network.quotas.<key>).
+DEFAULT_QUOTAS = {
+    "peeringsPerVpc": DEFAULT_PEERINGS_PER_VPC,
+    "routesPerRouteTable": DEFAULT_ROUTES_PER_ROUTE_TABLE,
+    "inboundRulesPerSecurityGroup": DEFAULT_INBOUND_RULES_PER_SECURITY_GROUP,
+}
+MAX_QUOTAS = {
+    "peeringsPerVpc": MAX_PEERINGS_PER_VPC,
+    "routesPerRouteTable": MAX_ROUTES_PER_ROUTE_TABLE,
+    "inboundRulesPerSecurityGroup": MAX_INBOUND_RULES_PER_SECURITY_GROUP,
+}
+
+# Rules EKS puts on the cluster security group it creates: inbound all traffic from the group itself
+# (EKS user guide, "View Amazon EKS security group requirements for clusters").
+EKS_OWN_INBOUND_RULES = 1
+# The local route and the default route (internet gateway or NAT gateway) of every route table.
+BASE_ROUTES = 2
+
+
+@dataclass(frozen=True)
+class MeshShape:
+    """What the quotas depend on. ``mesh_rules_per_peer``: rows of the mesh rule table
+    (network/logic/rules.py, 3, or 4 with WireGuard); ``mesh_endpoint``: the clustermesh NLB exists (a mesh
+    of two or more clusters); ``private_access_cidrs``: ``eks.privateAccessCidrs`` (one tcp/443 rule each)."""
+
+    clusters: int
+    external_peerings: int
+    az_count: int
+    mesh_rules_per_peer: int
+    mesh_endpoint: bool
+    private_access_cidrs: int
+
+
+@dataclass(frozen=True)
+class QuotaUse:
+    """One quota: what the stack needs per VPC, route table or security group, and how that adds up."""
+
+    quota: str
+    key: str
+    needed: int
+    breakdown: str
+
+
+def quota_uses(shape: MeshShape) -> tuple[QuotaUse, ...]:
+    """The three per-VPC quotas the stack uses, each with the config key that states the account's value."""
+    peers = max(shape.clusters - 1, 0)
+    nlb_rules = 2 * peers + shape.az_count if shape.mesh_endpoint else 0
+    rules = EKS_OWN_INBOUND_RULES + shape.mesh_rules_per_peer * peers + nlb_rules + shape.private_access_cidrs
+    rule_parts = [
+        f"{EKS_OWN_INBOUND_RULES} EKS self rule",
+        f"{shape.mesh_rules_per_peer} mesh rules x {peers} peers",
+    ]
+    if nlb_rules:
+        # cloud-provider-aws updateInstanceSecurityGroupsForNLB: a client rule and an ICMP 3-4 (MTU) rule
+        # per loadBalancerSourceRanges CIDR, a health-check rule per NLB subnet CIDR.
+        rule_parts.append(
+            f"{nlb_rules} for the clustermesh NLB (2 x {peers} peers + {shape.az_count} subnets)"
+        )
+    if shape.private_access_cidrs:
+        rule_parts.append(f"{shape.private_access_cidrs} eks.privateAccessCidrs")
+    return (
+        QuotaUse(
+            "Active VPC peering connections per VPC",
+            "peeringsPerVpc",
+            peers + shape.external_peerings,
+            f"{peers} mesh peers + {shape.external_peerings} external peerings",
+        ),
+        QuotaUse(
+            "Routes per route table",
+            "routesPerRouteTable",
+            BASE_ROUTES + peers + shape.external_peerings,
+            f"local + default route + {peers} mesh peers + {shape.external_peerings} external peerings",
+        ),
+        QuotaUse(
+            "Inbound rules per security group",
+            "inboundRulesPerSecurityGroup",
+            rules,
+            " + ".join(rule_parts),
+        ),
+    )
+
+
+def quota_problems(shape: MeshShape, quotas: Mapping[str, int]) -> list[str]:
+    """One line per quota the stack exceeds, keyed ``network.quotas.<key>``; ``quotas`` maps each key to the
+    account's value (absent: AWS's default)."""
+    problems = []
+    for use in quota_uses(shape):
+        quota = quotas.get(use.key, DEFAULT_QUOTAS[use.key])
+        if use.needed <= quota:
+            continue
+        if use.needed > MAX_QUOTAS[use.key]:
+            fix = f"AWS allows at most {MAX_QUOTAS[use.key]}: fewer clusters per stack, or a Transit Gateway"
+        else:
+            fix = f'raise the quota "{use.quota}" in Service Quotas, then set network.quotas.{use.key}'
+        problems.append(
+            f"network.quotas.{use.key}: {shape.clusters} clusters need {use.needed} ({use.breakdown}) "
+            f"but the quota is {quota}; {fix}"
+        )
+    return problems

@@ -1,0 +1,139 @@
+"""Per-VPC AWS quotas a full mesh uses up (network/logic/quotas.py), and the config check that stops a stack
+the account cannot hold before anything is created."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from mesh.logic.config import ConfigError, StackConfig, parse_stack_config
+from mesh.plan.harness import ProgramRun
+from mesh.plan.synthetic import raised_quotas
+from network.logic.quotas import DEFAULT_QUOTAS, MeshShape, quota_problems, quota_uses
+
+INGRESS_RULE = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
+
+
+def shape(n: int, **kw: Any) -> MeshShape:
+    base: dict[str, Any] = dict(
+        clusters=n, external_peerings=0, az_count=2, mesh_rules_per_peer=3, mesh_endpoint=n > 1,
+        private_access_cidrs=0,
+    )  # fmt: skip
+    return MeshShape(**{**base, **kw})
+
+
+def needed(s: MeshShape) -> dict[str, int]:
+    return {use.key: use.needed for use in quota_uses(s)}
+
+
+def test_what_each_vpc_needs() -> None:
+    assert needed(shape(2)) == {
+        "peeringsPerVpc": 1,
+        "routesPerRouteTable": 3,
+        "inboundRulesPerSecurityGroup": 8,
+    }
+    # 16 clusters over 3 AZs with WireGuard, 2 private access CIDRs and 2 external peerings:
+    # rules = 1 EKS + 4 x 15 mesh + (2 x 15 + 3) NLB + 2 API = 96
+    big = shape(16, az_count=3, mesh_rules_per_peer=4, private_access_cidrs=2, external_peerings=2)
+    assert needed(big) == {
+        "peeringsPerVpc": 17,
+        "routesPerRouteTable": 19,
+        "inboundRulesPerSecurityGroup": 96,
+    }
+    # Without the mesh (Cilium per cluster, VPCs still peered) the service controller adds no NLB rules.
+    assert needed(shape(3, mesh_endpoint=False))["inboundRulesPerSecurityGroup"] == 1 + 3 * 2
+    assert needed(shape(1)) == {
+        "peeringsPerVpc": 0,
+        "routesPerRouteTable": 2,
+        "inboundRulesPerSecurityGroup": 1,
+    }
+
+
+def test_twelve_clusters_fit_the_default_quotas_and_thirteen_do_not() -> None:
+    assert quota_problems(shape(12), {}) == []
+    (problem,) = quota_problems(shape(13), {})
+    assert problem.startswith("network.quotas.inboundRulesPerSecurityGroup: 13 clusters need 63 (")
+    assert (
+        "but the quota is 60" in problem and 'raise the quota "Inbound rules per security group"' in problem
+    )
+    assert quota_problems(shape(13), {"inboundRulesPerSecurityGroup": 100}) == []
+
+
+def test_beyond_what_aws_allows_says_so() -> None:
+    problems = quota_problems(shape(130), {"peeringsPerVpc": 125, "inboundRulesPerSecurityGroup": 1000})
+    assert any(p.startswith("network.quotas.peeringsPerVpc: 130 clusters need 129") for p in problems)
+    assert any("AWS allows at most 125" in p for p in problems)
+    assert any(p.startswith("network.quotas.routesPerRouteTable: 130 clusters need 131") for p in problems)
+
+
+@given(n=st.integers(1, 99), azs=st.integers(1, 6), wireguard=st.booleans(), api=st.integers(0, 5))
+def test_quota_use_grows_with_every_input(n: int, azs: int, wireguard: bool, api: int) -> None:
+    s = shape(n, az_count=azs, mesh_rules_per_peer=4 if wireguard else 3, private_access_cidrs=api)
+    more = [
+        shape(n + 1, az_count=azs, mesh_rules_per_peer=s.mesh_rules_per_peer, private_access_cidrs=api),
+        shape(n, az_count=azs, mesh_rules_per_peer=s.mesh_rules_per_peer, private_access_cidrs=api + 1),
+        shape(n, az_count=azs, mesh_rules_per_peer=s.mesh_rules_per_peer, private_access_cidrs=api,
+              external_peerings=1),
+    ]  # fmt: skip
+    for bigger in more:
+        assert all(needed(bigger)[k] >= needed(s)[k] for k in DEFAULT_QUOTAS)
+        assert needed(bigger) != needed(s)
+    # What the synthetic stacks declare is always enough.
+    assert quota_problems(shape(n), raised_quotas(n)) == []
+
+
+def _config(n: int, **network: Any) -> dict[str, Any]:
+    return {
+        "clusters": [
+            {"name": f"c{i}", "id": i, "vpcCidr": f"10.{i}.0.0/16", "podCidr": f"10.{100 + i}.0.0/16"}
+            for i in range(1, n + 1)
+        ],
+        "account": "apps-devstg",
+        "cilium": {"version": "1.16.3"},
+        **({"network": network} if network else {}),
+    }
+
+
+def test_the_config_check_stops_a_stack_the_account_cannot_hold() -> None:
+    with pytest.raises(ConfigError) as err:
+        parse_stack_config(_config(13), region="us-east-1")
+    assert [p.split(":")[0] for p in err.value.problems] == ["network.quotas.inboundRulesPerSecurityGroup"]
+    cfg = parse_stack_config(_config(13, quotas={"inboundRulesPerSecurityGroup": 100}), region="us-east-1")
+    assert cfg.network.quotas.inbound_rules_per_security_group == 100
+    assert cfg.network.quotas.peerings_per_vpc == 50  # the default stays AWS's
+
+
+def test_the_quota_problem_is_listed_with_every_other_problem() -> None:
+    config = _config(13)
+    del config["account"]
+    config["clusters"][0]["podCidr"] = "10.1.0.0/16"  # overlaps its own VPC
+    with pytest.raises(ConfigError) as err:
+        parse_stack_config(config, region="us-east-1")
+    keys = {p.split(":")[0] for p in err.value.problems}
+    assert {"account", "network.quotas.inboundRulesPerSecurityGroup"} <= keys and len(keys) >= 3
+
+
+def test_quotas_above_what_aws_allows_are_refused() -> None:
+    with pytest.raises(ConfigError) as err:
+        parse_stack_config(
+            _config(2, quotas={"peeringsPerVpc": 200, "routesPerRouteTable": 0}), region="us-east-1"
+        )
+    text = str(err.value)
+    assert "network.quotas.peeringsPerVpc" in text and "125" in text
+    assert "network.quotas.routesPerRouteTable" in text
+
+
+def test_the_mesh_rule_count_is_what_the_program_creates(three: tuple[StackConfig, ProgramRun]) -> None:
+    """The program's own rules on one cluster security group: the mesh rows per peer and the API rules;
+    the rest of the formula (EKS's rule, the service controller's) is added by AWS and Kubernetes."""
+    cfg, run = three
+    first = cfg.clusters[0].name
+    own = [r for r in run.by_type(INGRESS_RULE) if r.name.startswith(f"{first}-")]
+    peers = len(cfg.clusters) - 1
+    s = shape(len(cfg.clusters), private_access_cidrs=len(cfg.eks.private_access_cidrs))
+    use = needed(s)["inboundRulesPerSecurityGroup"]
+    nlb = 2 * peers + cfg.network.az_count if cfg.mesh_enabled else 0
+    assert len(own) == use - 1 - nlb == 3 * peers + len(cfg.eks.private_access_cidrs)
