@@ -47,31 +47,41 @@ def test_releases_come_from_the_first_readable_index_oldest_first(index: Path) -
 def test_parsed_versions_are_cached_per_index_file_version(index: Path) -> None:
     versions.published_versions()
     cache_file = versions.versions_cache_file()
-    entry = json.loads(cache_file.read_text())[str(index)]
+    entry = json.loads(cache_file.read_text())
     stat = index.stat()
-    assert entry == {"mtimeNs": stat.st_mtime_ns, "size": stat.st_size, "versions": ["1.16.3", "1.16.19"]}
+    assert entry == {
+        "format": versions.VERSIONS_FORMAT,
+        "path": str(index),
+        "mtimeNs": stat.st_mtime_ns,
+        "size": stat.st_size,
+        "versions": ["1.16.3", "1.16.19"],
+    }
 
     # A fresh process (nothing in memory) takes the versions from the cache file while the index is unchanged.
-    entry["versions"] = ["9.9.9"]
-    cache_file.write_text(json.dumps({str(index): entry}))
+    cache_file.write_text(json.dumps({**entry, "versions": ["9.9.9"]}))
     versions._parse.cache_clear()
     assert versions.published_versions() == ("9.9.9",)
 
-    # The index changed: parsed again, and the cache follows.
+    # Another format of the cache is not trusted.
+    cache_file.write_text(json.dumps({**entry, "format": 0, "versions": ["9.9.9"]}))
+    versions._parse.cache_clear()
+    assert versions.published_versions() == ("1.16.3", "1.16.19")
+
+    # The index changed: parsed again, and the cache holds that one entry only.
     index.write_text(INDEX.replace("1.16.19", "1.16.20"))
     os.utime(index, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000_000))
     versions._parse.cache_clear()
     assert versions.published_versions() == ("1.16.3", "1.16.20")
-    assert json.loads(cache_file.read_text())[str(index)]["versions"] == ["1.16.3", "1.16.20"]
+    assert json.loads(cache_file.read_text())["versions"] == ["1.16.3", "1.16.20"]
 
 
-@pytest.mark.parametrize("damage", ["not json", "[1, 2]", '{"INDEX": {"mtimeNs": "x"}}'])
+@pytest.mark.parametrize("damage", ["not json", "[1, 2]", '{"path": "INDEX", "mtimeNs": "x"}'])
 def test_a_damaged_cache_file_is_ignored_and_rewritten(index: Path, damage: str) -> None:
     cache_file = versions.versions_cache_file()
     cache_file.parent.mkdir(parents=True)
     cache_file.write_text(damage.replace("INDEX", str(index)))
     assert versions.published_versions() == ("1.16.3", "1.16.19")
-    assert json.loads(cache_file.read_text())[str(index)]["versions"] == ["1.16.3", "1.16.19"]
+    assert json.loads(cache_file.read_text())["versions"] == ["1.16.3", "1.16.19"]
 
 
 def test_an_unwritable_cache_still_answers(

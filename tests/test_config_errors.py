@@ -113,6 +113,7 @@ def test_cilium_version_not_in_the_repository_index(
     entries = [{"version": v, "digest": "0" * 64, "urls": [f"cilium-{v}.tgz"]} for v in ("1.16.3", "1.16.19")]
     (charts / "index.yaml").write_text(json.dumps({"apiVersion": "v1", "entries": {"cilium": entries}}))
     monkeypatch.setenv("CILIUM_CHARTS_DIR", str(charts))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))  # the parsed versions are cached there
     errors = plan_errors(project, DEVSTG.replace("version: 1.16.3", "version: 1.16.30"), capsys)
     assert errors == [
         "cilium.version: 1.16.30 is not published in the chart repository index (https://helm.cilium.io/); "

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from mesh.logic.config import ConfigError, StackConfig, parse_stack_config
 from mesh.plan.harness import ProgramRun
 from mesh.plan.synthetic import raised_quotas
-from network.logic.quotas import DEFAULT_QUOTAS, MeshShape, quota_problems, quota_uses
+from network.logic.quotas import DEFAULT_QUOTAS, MeshShape, external_vpc_problems, quota_problems, quota_uses
 
 INGRESS_RULE = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
 
@@ -137,3 +137,28 @@ def test_the_mesh_rule_count_is_what_the_program_creates(three: tuple[StackConfi
     use = needed(s)["inboundRulesPerSecurityGroup"]
     nlb = 2 * peers + cfg.network.az_count if cfg.mesh_enabled else 0
     assert len(own) == use - 1 - nlb == 3 * peers + len(cfg.eks.private_access_cidrs)
+
+
+def test_a_rules_quota_above_200_also_needs_fewer_groups_per_interface() -> None:
+    (problem,) = quota_problems(shape(45), {"inboundRulesPerSecurityGroup": 200})
+    assert "need 223" in problem and "Security groups per network interface" in problem
+    (problem,) = quota_problems(shape(30), {})
+    assert "need 148" in problem and "Security groups per network interface" not in problem
+
+
+def test_an_external_vpc_can_peer_with_at_most_125_clusters() -> None:
+    assert external_vpc_problems(125, "vpn", 3) == []
+    peerings, routes = external_vpc_problems(1001, "vpn", 1)
+    assert peerings.startswith("network.externalPeerings vpn: 1001 clusters") and "at most 125" in peerings
+    assert "at most 1000" in routes
+    assert len(external_vpc_problems(1001, "vpn", 0)) == 1  # no routes back asked for
+
+
+def test_an_invalid_cilium_section_reports_no_quota_guess() -> None:
+    config = _config(2, quotas={"inboundRulesPerSecurityGroup": 5})
+    config["cilium"] = {"version": "1.16.3", "clustermesh": {"enabled": False}, "wireguard": "maybe"}
+    with pytest.raises(ConfigError) as err:
+        parse_stack_config(config, region="us-east-1")
+    assert all(not p.startswith("network.quotas") for p in err.value.problems)
+    config["cilium"]["wireguard"] = False
+    parse_stack_config(config, region="us-east-1")  # 1 + 3 rules, no NLB: fits 5

@@ -309,3 +309,53 @@ def test_sdk_packages_export_the_same_names_lazily(package: str, tmp_path: Path)
     assert len(lazy) > 50
     # Every public name, star-exported or a re-exporting module, resolves to the same object.
     assert lazy == stock
+
+
+def test_a_name_exported_by_one_module_and_naming_another_keeps_the_star_imports(
+    fake_package: Path, tmp_path: Path
+) -> None:
+    # Stock: `from .a import *` binds b = 'a.b', then `from .b import *` loads module b, which the import
+    # system binds as lazypkg.b: which one wins depends on load order, so the package stays as written.
+    (fake_package / "a.py").write_text("__all__ = ['X', 'Y', 'b']\nX = 'a.X'\nY = 'a.Y'\nb = 'a.b'\n")
+    package = _import_fresh(_lazy_finder(tmp_path))
+    assert "_MESH_LAZY_EXPORTS" not in vars(package)
+    assert package.b is sys.modules["lazypkg.b"]
+
+
+def test_a_nested_binding_of_a_reexported_name_keeps_the_star_imports(
+    fake_package: Path, tmp_path: Path
+) -> None:
+    init = fake_package / "__init__.py"
+    init.write_text(
+        "import typing\nif typing.TYPE_CHECKING or True:\n    def X():\n        pass\n" + init.read_text()
+    )
+    package = _import_fresh(_lazy_finder(tmp_path))
+    assert "_MESH_LAZY_EXPORTS" not in vars(package)
+    assert package.X == "a.X"  # the star import after the def wins, as written
+
+
+def test_added_code_points_past_the_end_of_the_file(fake_package: Path, tmp_path: Path) -> None:
+    package = _import_fresh(_lazy_finder(tmp_path))
+    lines = len((fake_package / "__init__.py").read_text().splitlines())
+    with pytest.raises(AttributeError) as err:
+        package.NOT_THERE  # noqa: B018
+    assert err.traceback[-1].lineno + 1 > lines
+
+
+def test_the_cache_entry_depends_on_the_optimization_level(fake_sdks: Path) -> None:
+    header = sdk_imports._header(str(fake_sdks / "fakesdk" / "__init__.py"))
+    assert f"|optimize={sys.flags.optimize}|".encode() in header
+
+
+def test_no_home_directory_means_stock_imports(monkeypatch: pytest.MonkeyPatch) -> None:
+    def no_home(env: Any = None) -> Path:
+        raise RuntimeError("Could not determine home directory.")
+
+    monkeypatch.setattr(
+        sys,
+        "meta_path",
+        [f for f in sys.meta_path if not isinstance(f, sdk_imports.PostponedAnnotationsFinder)],
+    )
+    monkeypatch.setattr(sdk_imports, "cache_dir", no_home)
+    assert sdk_imports.install({}) is False
+    assert not any(isinstance(f, sdk_imports.PostponedAnnotationsFinder) for f in sys.meta_path)

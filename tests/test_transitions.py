@@ -144,6 +144,15 @@ def test_availability_zone_changes_of_a_deployed_cluster_are_refused(
     assert len(plan.refusals) == (2 if refused else 0)  # one per cluster
 
 
+def test_reordering_the_availability_zones_is_refused_as_such() -> None:
+    deployed = have(1, "1.16.19", availability_zones=AZ2)
+    base = want(1, "1.16.19").clusters[0]
+    swapped = DesiredCluster(**{**base.__dict__, "availability_zones": tuple(reversed(AZ2))})
+    (refusal,) = plan_transition(deployed, Desired(clusters=(swapped,)), PUBLISHED).refusals
+    assert refusal.startswith("east: availability zones us-east-1a, us-east-1b -> us-east-1b, us-east-1a")
+    assert "only the order changed" in refusal and "keep the deployed order" in refusal
+
+
 def test_availability_zones_may_change_with_the_vpc_and_are_skipped_for_old_outputs() -> None:
     new_azs = ("us-east-1a", "us-east-1b", "us-east-1c")
     base = want(1, "1.16.19").clusters[0]

@@ -51,33 +51,37 @@ def published_versions() -> tuple[str, ...] | None:
 
 
 def versions_cache_file(env: Mapping[str, str] | None = None) -> Path:
-    """The versions parsed from each index file, by path, modification time and size (a JSON file in the
-    chart cache): parsing the official index (~1.7 MB) is a tenth of a plan's own time."""
+    """The versions parsed from the index file last read, with its path, modification time and size (a JSON
+    file in the chart cache): parsing the official index (~1.7 MB) is a tenth of a plan's own time."""
     return user_cache_dir(env) / "published-versions.json"
+
+
+# Part of the cache file: a change to how versions are read from an index invalidates what was kept.
+VERSIONS_FORMAT = 1
 
 
 @functools.cache
 def _parse(path: str, mtime_ns: int, size: int) -> tuple[str, ...] | None:
     cache_file = versions_cache_file()
-    key = {"mtimeNs": mtime_ns, "size": size}
+    key = {"format": VERSIONS_FORMAT, "path": path, "mtimeNs": mtime_ns, "size": size}
     try:
         cached = json.loads(cache_file.read_text())
     except (OSError, ValueError):
-        cached = {}
-    entry = cached.get(path) if isinstance(cached, dict) else None
+        cached = None
     if (
-        isinstance(entry, dict)
-        and {k: entry.get(k) for k in key} == key
-        and isinstance(entry.get("versions"), list)
+        isinstance(cached, dict)
+        and {k: cached.get(k) for k in key} == key
+        and isinstance(cached.get("versions"), list)
     ):
-        return tuple(str(v) for v in entry["versions"])
+        return tuple(str(v) for v in cached["versions"])
     try:
         versions = tuple(parse_index(Path(path).read_text()).releases())
     except (OSError, ChartIndexError):
         return None
-    cached = cached if isinstance(cached, dict) else {}
-    cached[path] = {**key, "versions": list(versions)}
-    # A cache that cannot be written only costs the parse next time.
+    # One entry, the index last parsed: the file never grows. A cache that cannot be written only costs the
+    # parse next time.
     with contextlib.suppress(ChartError):
-        write_atomically(cache_file.parent, cache_file.name, json.dumps(cached).encode())
+        write_atomically(
+            cache_file.parent, cache_file.name, json.dumps({**key, "versions": list(versions)}).encode()
+        )
     return versions

@@ -54,6 +54,7 @@ from network.logic.quotas import (
     MAX_PEERINGS_PER_VPC,
     MAX_ROUTES_PER_ROUTE_TABLE,
     MeshShape,
+    external_vpc_problems,
     quota_problems,
 )
 from network.logic.rules import mesh_rule_table
@@ -762,7 +763,10 @@ def _quota_checks(
         private_access_cidrs=len(eks.private_access_cidrs) if eks is not None else 0,
     )
     quotas = network.quotas.model_dump(by_alias=True)
-    return quota_problems(shape, quotas)
+    problems = quota_problems(shape, quotas)
+    for ext in network.external_peerings:
+        problems.extend(external_vpc_problems(clusters, ext.name, len(ext.route_table_ids)))
+    return problems
 
 
 def _max_pods_checks(
@@ -910,7 +914,9 @@ def parse_stack_config(
             problems.append(f"network.availabilityZones: every AZ must be in region {region}")
 
     # Counted whenever the sections it reads parsed, so it is reported with every other problem.
-    if parsed_clusters and all(raw.get(k) is None or sections.get(k) is not None for k in ("network", "eks")):
+    if parsed_clusters and all(
+        raw.get(k) is None or sections.get(k) is not None for k in ("network", "eks", "cilium")
+    ):
         problems.extend(_quota_checks(len(parsed_clusters), network, eks, cilium, az_count))
 
     if problems:

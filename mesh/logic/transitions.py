@@ -219,12 +219,19 @@ def _identity_rules(
         # EKS moves a control plane to other subnets only within the AZs it was created in
         # (aws/containers-roadmap#2330), and the subnet layout (network/logic/cidr.py) is sized by the AZ
         # count: the update would fail half-way, after new subnets that overlap the old ones.
-        refusals.append(
-            f"{name}: availability zones {', '.join(current.availability_zones)} -> "
-            f"{', '.join(want.availability_zones)}: a deployed cluster keeps its AZs (the EKS control plane "
-            "cannot move to AZs it was not created in, and the subnets are laid out per AZ); add a cluster "
-            "under a new name in the new AZs, move the workloads, then remove this one"
-        )
+        change = f"{name}: availability zones {', '.join(current.availability_zones)} -> "
+        change += ", ".join(want.availability_zones)
+        if sorted(current.availability_zones) == sorted(want.availability_zones):
+            refusals.append(
+                f"{change}: only the order changed, and the order lays out the subnets (each AZ's CIDRs by "
+                "its position): keep the deployed order"
+            )
+        else:
+            refusals.append(
+                f"{change}: a deployed cluster keeps its AZs (the EKS control plane cannot move to AZs it "
+                "was not created in, and the subnets are laid out per AZ); add a cluster under a new name in "
+                "the new AZs, move the workloads, then remove this one"
+            )
     if not same_vpc:
         notes.append(
             f"{name}: vpcCidr {current.vpc_cidr} -> {want.vpc_cidr} replaces the VPC and with it the EKS "

@@ -43,6 +43,7 @@ import marshal
 import os
 import re
 import sys
+import tempfile
 import typing
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -57,7 +58,7 @@ from mesh.plan.sdk_pin import PINNED_SDK_VERSION, installed_sdk_version
 PACKAGES = frozenset({"pulumi_aws", "pulumi_kubernetes", "pulumi_eks", "pulumi_tls"})
 OPT_OUT_ENV = "CILIUM_MESH_STOCK_SDK_IMPORTS"
 # Part of every cache file's header: a change to how modules are compiled invalidates the cache.
-FORMAT = b"pep563-lazy-reexports-v4"
+FORMAT = b"pep563-lazy-reexports-v5"
 _FLAGS = __future__.annotations.compiler_flag
 
 
@@ -74,6 +75,7 @@ def _header(source: str) -> bytes:
     parts = [
         importlib.util.MAGIC_NUMBER.hex(),
         FORMAT.decode(),
+        f"optimize={sys.flags.optimize}",
         source,
         str(stat.st_mtime_ns),
         str(stat.st_size),
@@ -150,17 +152,23 @@ def module_exports(path: str) -> list[str] | None:
 
 
 def _bound_names(statement: ast.stmt) -> set[str]:
-    if isinstance(statement, ast.Import | ast.ImportFrom):
-        return {(a.asname or a.name).partition(".")[0] for a in statement.names}
-    if isinstance(statement, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
-        return {statement.name}
-    return {n.id for n in ast.walk(statement) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
+    """Every name ``statement`` may bind in the module namespace, nested blocks (``if``, ``try``) included."""
+    names: set[str] = set()
+    for node in ast.walk(statement):
+        if isinstance(node, ast.Import | ast.ImportFrom):
+            names.update((a.asname or a.name).partition(".")[0] for a in node.names)
+        elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            names.add(node.name)
+        elif isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+            names.add(node.id)
+    return names
 
 
 def lazy_reexports(tree: ast.Module, package_dir: str) -> ast.Module | None:
     """``tree`` (a package ``__init__``) with its top-level ``from .module import *`` statements replaced by
-    an on-demand ``__getattr__``, or None when it has none, a module's ``__all__`` is not a literal list,
-    or another statement binds a re-exported name (then the star imports' order would matter)."""
+    an on-demand ``__getattr__``, or None (compile it unchanged) when it has none, a module's ``__all__`` is
+    not a literal list, another statement binds a re-exported name, or a re-exported name is also the name of
+    another re-exporting module (then which one the package ends up with depends on import order)."""
     stars = [
         node
         for node in tree.body
@@ -179,12 +187,20 @@ def lazy_reexports(tree: ast.Module, package_dir: str) -> ast.Module | None:
         if names is None:
             return None
         exports.update(dict.fromkeys(names, node.module))
+    modules = sorted({node.module for node in stars if node.module})
+    # ``get_vpc`` exported by ``get_vpc.py`` is fine (its star import binds the function right after the
+    # import system bound the module); exported by any other module, the winner depends on load order.
+    if any(exports[name] != name for name in exports.keys() & set(modules)):
+        return None
     rest = [node for node in tree.body if node not in stars]
     template = ast.parse(_LAZY_TEMPLATE).body
     if any(_bound_names(node) & exports.keys() for node in [*rest, *template]):
         return None
-    modules = sorted({node.module for node in stars if node.module})
     table = ast.parse(f"_MESH_LAZY_EXPORTS = {exports!r}\n_MESH_LAZY_MODULES = frozenset({modules!r})").body
+    # Added lines are numbered past the end of the file: a traceback through them points at no real line.
+    last = max((getattr(node, "end_lineno", 0) or 0 for node in tree.body), default=0)
+    for node in [*table, *template]:
+        ast.increment_lineno(node, last + 1)
     tree.body = [*rest, *table, *template]
     return ast.fix_missing_locations(tree)
 
@@ -207,16 +223,19 @@ class PostponedAnnotationsLoader(importlib.machinery.SourceFileLoader):
             if data.startswith(header):
                 return marshal.loads(memoryview(data)[len(header) :])
         code = compile_postponed(self.get_data(source), source)
-        # Concurrent plans (pytest-xdist) may write the same file: each writes its own temp file first.
-        tmp = f"{cached}.{os.getpid()}.tmp"
+        # Concurrent plans (pytest-xdist, containers sharing a cache) may write the same file: each writes
+        # its own temp file first.
+        tmp = None
         try:
             os.makedirs(self.cache, exist_ok=True)
-            with open(tmp, "wb") as stream:
+            fd, tmp = tempfile.mkstemp(dir=self.cache, prefix=f".{fullname}.", suffix=".tmp")
+            with os.fdopen(fd, "wb") as stream:
                 stream.write(header + marshal.dumps(code))
             os.replace(tmp, cached)
         except OSError:  # an unwritable cache: the next run compiles again
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
+            if tmp is not None:
+                with contextlib.suppress(OSError):
+                    os.unlink(tmp)
         return code
 
     def exec_module(self, module: ModuleType) -> None:
@@ -295,5 +314,9 @@ def install(env: Mapping[str, str] | None = None) -> bool:
         return True
     if not applies(env):
         return False
-    sys.meta_path.insert(0, PostponedAnnotationsFinder(cache_dir(env)))
+    try:
+        cache = cache_dir(env)
+    except (RuntimeError, KeyError, OSError):  # no $HOME and no passwd entry (arbitrary container UIDs)
+        return False
+    sys.meta_path.insert(0, PostponedAnnotationsFinder(cache))
     return True

@@ -25,6 +25,10 @@ MAX_ROUTES_PER_ROUTE_TABLE = 1000
 DEFAULT_INBOUND_RULES_PER_SECURITY_GROUP = 60
 MAX_INBOUND_RULES_PER_SECURITY_GROUP = 1000
 
+# Rules per group times groups per network interface may not exceed 1,000; with the default 5 groups per
+# interface a rules quota above 200 needs that one lowered first.
+RULES_AT_DEFAULT_GROUPS_PER_INTERFACE = 200
+
 # By config key (network.quotas.<key>).
 DEFAULT_QUOTAS = {
     "peeringsPerVpc": DEFAULT_PEERINGS_PER_VPC,
@@ -107,6 +111,24 @@ def quota_uses(shape: MeshShape) -> tuple[QuotaUse, ...]:
     )
 
 
+def external_vpc_problems(clusters: int, name: str, route_tables: int) -> list[str]:
+    """An external VPC (``network.externalPeerings``) gets a peering from each of the ``clusters`` mesh VPCs,
+    and each of its ``route_tables`` listed in ``routeTableIds`` a route back to each: past AWS's maximums
+    no quota increase helps. Its owner's own quotas (and what it holds already) are theirs to check."""
+    problems = []
+    if clusters > MAX_PEERINGS_PER_VPC:
+        problems.append(
+            f"network.externalPeerings {name}: {clusters} clusters would each peer with it, but a VPC "
+            f"holds at most {MAX_PEERINGS_PER_VPC} active peerings"
+        )
+    if route_tables and clusters > MAX_ROUTES_PER_ROUTE_TABLE:
+        problems.append(
+            f"network.externalPeerings {name}: its routeTableIds would get {clusters} routes each, but a "
+            f"route table holds at most {MAX_ROUTES_PER_ROUTE_TABLE}"
+        )
+    return problems
+
+
 def quota_problems(shape: MeshShape, quotas: Mapping[str, int]) -> list[str]:
     """One line per quota the stack exceeds, keyed ``network.quotas.<key>``; ``quotas`` maps each key to the
     account's value (absent: AWS's default)."""
@@ -119,6 +141,14 @@ def quota_problems(shape: MeshShape, quotas: Mapping[str, int]) -> list[str]:
             fix = f"AWS allows at most {MAX_QUOTAS[use.key]}: fewer clusters per stack, or a Transit Gateway"
         else:
             fix = f'raise the quota "{use.quota}" in Service Quotas, then set network.quotas.{use.key}'
+            if (
+                use.key == "inboundRulesPerSecurityGroup"
+                and use.needed > RULES_AT_DEFAULT_GROUPS_PER_INTERFACE
+            ):
+                fix += (
+                    f' (above {RULES_AT_DEFAULT_GROUPS_PER_INTERFACE}, AWS first lowers "Security groups per'
+                    ' network interface" from 5: rules x groups per interface may not exceed 1,000)'
+                )
         problems.append(
             f"network.quotas.{use.key}: {shape.clusters} clusters need {use.needed} ({use.breakdown}) "
             f"but the quota is {quota}; {fix}"
