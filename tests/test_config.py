@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from mesh.logic.config import ConfigError, parse_stack_config
 from mesh.plan.cli import read_stack_files, validate
+from mesh.plan.synthetic import raised_quotas
 
 TRAINING = {
     "name": "bb-apps-devstg-eks-training",
@@ -237,6 +238,7 @@ def test_disjoint_slots_parse_and_forced_overlap_is_named(slots: list[int], data
         for i, (a, b) in enumerate(zip(slots[:half], slots[half : 2 * half], strict=True))
     ]
     config = raw(clusters=clusters)
+    config["network"] = {"quotas": raised_quotas(half)}  # an account that holds this many clusters
     cfg = parse_stack_config(config, region="us-east-1")
     assert len(cfg.clusters) == half
     if half < 2:

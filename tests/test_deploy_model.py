@@ -149,7 +149,9 @@ def test_a_resource_passed_as_an_input_is_waited_for() -> None:
 def sixteen() -> tuple[StackConfig, ProgramRun]:
     """A 16-cluster stack the program was not tuned on: per-AZ NAT gateways, three AZs, the demo on."""
     config = synthetic_config(16, demo=True)
-    config["cilium-mesh:network"] = {**config["cilium-mesh:network"], "azCount": 3, "natGateways": "perAz"}
+    network = config["cilium-mesh:network"]
+    quotas = {**network["quotas"], "elasticIpsPerRegion": 50}  # 3 NAT gateways x 16 VPCs
+    config["cilium-mesh:network"] = {**network, "azCount": 3, "natGateways": "perAz", "quotas": quotas}
     return evaluate_config("cilium-mesh", "sixteen", config)
 
 

@@ -49,6 +49,7 @@ from network.logic.external_peering import ACCOUNT_ID_RE, NAME_RE, REGION_RE, RO
 from network.logic.quotas import (
     DEFAULT_INBOUND_RULES_PER_SECURITY_GROUP,
     DEFAULT_PEERINGS_PER_VPC,
+    DEFAULT_QUOTAS,
     DEFAULT_ROUTES_PER_ROUTE_TABLE,
     MAX_INBOUND_RULES_PER_SECURITY_GROUP,
     MAX_PEERINGS_PER_VPC,
@@ -317,15 +318,20 @@ class ExternalPeeringConfig(_Model):
 
 
 class NetworkQuotasConfig(_Model):
-    """The account's Amazon VPC quotas the mesh uses up per VPC (:mod:`network.logic.quotas`). Defaults:
-    AWS's, 50 peerings per VPC (at most 125), 50 routes per route table (at most 1,000), 60 inbound rules per
-    security group (at most 1,000). Set a key only after raising that quota in Service Quotas."""
+    """The account's AWS quotas the mesh uses up (:mod:`network.logic.quotas`). Defaults: AWS's, per VPC 50
+    peerings (at most 125), 50 routes per route table (at most 1,000), 60 inbound rules per security group
+    (at most 1,000); per region 5 VPCs, 5 Elastic IPs, 50 Network Load Balancers; 5 NAT gateways per AZ.
+    Set a key only after raising that quota in Service Quotas."""
 
     peerings_per_vpc: int = Field(DEFAULT_PEERINGS_PER_VPC, ge=1, le=MAX_PEERINGS_PER_VPC)
     routes_per_route_table: int = Field(DEFAULT_ROUTES_PER_ROUTE_TABLE, ge=1, le=MAX_ROUTES_PER_ROUTE_TABLE)
     inbound_rules_per_security_group: int = Field(
         DEFAULT_INBOUND_RULES_PER_SECURITY_GROUP, ge=1, le=MAX_INBOUND_RULES_PER_SECURITY_GROUP
     )
+    vpcs_per_region: int = Field(DEFAULT_QUOTAS["vpcsPerRegion"], ge=1)
+    elastic_ips_per_region: int = Field(DEFAULT_QUOTAS["elasticIpsPerRegion"], ge=1)
+    nat_gateways_per_az: int = Field(DEFAULT_QUOTAS["natGatewaysPerAz"], ge=1)
+    network_load_balancers_per_region: int = Field(DEFAULT_QUOTAS["networkLoadBalancersPerRegion"], ge=1)
 
 
 class NetworkConfig(_Model):
@@ -761,6 +767,7 @@ def _quota_checks(
         mesh_rules_per_peer=len(mesh_rule_table(wireguard=cilium_wireguard)),
         mesh_endpoint=mesh_on,
         private_access_cidrs=len(eks.private_access_cidrs) if eks is not None else 0,
+        nat_gateways_per_vpc=az_count if network.nat_gateways == "perAz" else 1,
     )
     quotas = network.quotas.model_dump(by_alias=True)
     problems = quota_problems(shape, quotas)

@@ -10,16 +10,18 @@ from network.logic.quotas import DEFAULT_QUOTAS, MeshShape, quota_uses
 
 def raised_quotas(n: int) -> dict[str, int]:
     """``network.quotas`` an account running ``n`` synthetic clusters has raised: each quota the stack
-    would exceed at AWS's default, rounded up to a multiple of 50 (what one asks Service Quotas for)."""
+    would exceed at AWS's default, rounded up to a multiple of 10 below 50, else of 50 (what one asks
+    Service Quotas for)."""
     shape = MeshShape(
         clusters=n, external_peerings=0, az_count=2, mesh_rules_per_peer=3, mesh_endpoint=n > 1,
         private_access_cidrs=0,
     )  # fmt: skip
-    return {
-        use.key: 50 * math.ceil(use.needed / 50)
-        for use in quota_uses(shape)
-        if use.needed > DEFAULT_QUOTAS[use.key]
-    }
+    raised = {}
+    for use in quota_uses(shape):
+        if use.needed > DEFAULT_QUOTAS[use.key]:
+            step = 10 if use.needed < 50 else 50
+            raised[use.key] = step * math.ceil(use.needed / step)
+    return raised
 
 
 def synthetic_config(n: int, *, region: str = "us-east-1", demo: bool = False) -> dict[str, Any]:

@@ -1,4 +1,5 @@
-"""The AWS VPC quotas a full-mesh stack uses up in each VPC, counted from the config before anything exists.
+"""The AWS quotas a full-mesh stack uses up, per VPC and per region, counted from the config before anything
+exists.
 
 Full-mesh peering grows with the number of clusters N: every VPC holds N-1 peerings, every route table a
 route per peer, and every EKS cluster security group the mesh rules per peer plus the rules the Kubernetes
@@ -9,8 +10,12 @@ so the config check fails first and names the quota to raise. Pure: no Pulumi.
 Defaults are AWS's, from the Amazon VPC quotas page (docs.aws.amazon.com/vpc/latest/userguide/
 amazon-vpc-limits.html): active VPC peering connections per VPC 50 (adjustable up to 125); routes per
 route table 50 (adjustable up to 1,000); inbound rules per security group 60 (adjustable; rules times
-security groups per network interface may not exceed 1,000). A stack whose account has raised quotas
-says so in ``network.quotas``.
+security groups per network interface may not exceed 1,000); VPCs per region 5, Elastic IP addresses per
+region 5, NAT gateways per Availability Zone 5 (all adjustable); and from the Network Load Balancer quotas
+page (docs.aws.amazon.com/elasticloadbalancing/latest/network/load-balancer-limits.html) 50 Network Load
+Balancers per region. Regional quotas are shared with everything else in the account's region (the
+default VPC counts too): the check counts this stack's own use, which alone must fit. A stack whose
+account has raised quotas says so in ``network.quotas``.
 """
 
 from __future__ import annotations
@@ -25,6 +30,11 @@ MAX_ROUTES_PER_ROUTE_TABLE = 1000
 DEFAULT_INBOUND_RULES_PER_SECURITY_GROUP = 60
 MAX_INBOUND_RULES_PER_SECURITY_GROUP = 1000
 
+DEFAULT_VPCS_PER_REGION = 5
+DEFAULT_ELASTIC_IPS_PER_REGION = 5
+DEFAULT_NAT_GATEWAYS_PER_AZ = 5
+DEFAULT_NETWORK_LOAD_BALANCERS_PER_REGION = 50
+
 # Rules per group times groups per network interface may not exceed 1,000; with the default 5 groups per
 # interface a rules quota above 200 needs that one lowered first.
 RULES_AT_DEFAULT_GROUPS_PER_INTERFACE = 200
@@ -34,7 +44,12 @@ DEFAULT_QUOTAS = {
     "peeringsPerVpc": DEFAULT_PEERINGS_PER_VPC,
     "routesPerRouteTable": DEFAULT_ROUTES_PER_ROUTE_TABLE,
     "inboundRulesPerSecurityGroup": DEFAULT_INBOUND_RULES_PER_SECURITY_GROUP,
+    "vpcsPerRegion": DEFAULT_VPCS_PER_REGION,
+    "elasticIpsPerRegion": DEFAULT_ELASTIC_IPS_PER_REGION,
+    "natGatewaysPerAz": DEFAULT_NAT_GATEWAYS_PER_AZ,
+    "networkLoadBalancersPerRegion": DEFAULT_NETWORK_LOAD_BALANCERS_PER_REGION,
 }
+# The per-VPC quotas' hard maximums (the regional ones have none documented).
 MAX_QUOTAS = {
     "peeringsPerVpc": MAX_PEERINGS_PER_VPC,
     "routesPerRouteTable": MAX_ROUTES_PER_ROUTE_TABLE,
@@ -52,7 +67,8 @@ BASE_ROUTES = 2
 class MeshShape:
     """What the quotas depend on. ``mesh_rules_per_peer``: rows of the mesh rule table
     (network/logic/rules.py, 3, or 4 with WireGuard); ``mesh_endpoint``: the clustermesh NLB exists (a mesh
-    of two or more clusters); ``private_access_cidrs``: ``eks.privateAccessCidrs`` (one tcp/443 rule each)."""
+    of two or more clusters); ``private_access_cidrs``: ``eks.privateAccessCidrs`` (one tcp/443 rule each);
+    ``nat_gateways_per_vpc``: 1 (``natGateways: single``, default) or the AZ count (``perAz``)."""
 
     clusters: int
     external_peerings: int
@@ -60,20 +76,23 @@ class MeshShape:
     mesh_rules_per_peer: int
     mesh_endpoint: bool
     private_access_cidrs: int
+    nat_gateways_per_vpc: int = 1
 
 
 @dataclass(frozen=True)
 class QuotaUse:
-    """One quota: what the stack needs per VPC, route table or security group, and how that adds up."""
+    """One quota: what the stack needs per VPC, route table, security group, region or AZ, and how that adds
+    up. ``regional``: shared with the rest of the account's region."""
 
     quota: str
     key: str
     needed: int
     breakdown: str
+    regional: bool = False
 
 
 def quota_uses(shape: MeshShape) -> tuple[QuotaUse, ...]:
-    """The three per-VPC quotas the stack uses, each with the config key that states the account's value."""
+    """The quotas the stack uses, each with the config key that states the account's value."""
     peers = max(shape.clusters - 1, 0)
     nlb_rules = 2 * peers + shape.az_count if shape.mesh_endpoint else 0
     rules = EKS_OWN_INBOUND_RULES + shape.mesh_rules_per_peer * peers + nlb_rules + shape.private_access_cidrs
@@ -108,6 +127,29 @@ def quota_uses(shape: MeshShape) -> tuple[QuotaUse, ...]:
             rules,
             " + ".join(rule_parts),
         ),
+        QuotaUse("VPCs per Region", "vpcsPerRegion", shape.clusters, "one VPC per cluster", regional=True),
+        QuotaUse(
+            "Elastic IP addresses per Region",
+            "elasticIpsPerRegion",
+            shape.clusters * shape.nat_gateways_per_vpc,
+            f"{shape.nat_gateways_per_vpc} NAT gateway address(es) per VPC",
+            regional=True,
+        ),
+        # natGateways single puts each VPC's one gateway in its first AZ; perAz one in every AZ: N per AZ.
+        QuotaUse(
+            "NAT gateways per Availability Zone",
+            "natGatewaysPerAz",
+            shape.clusters,
+            "one NAT gateway per VPC in the same AZ",
+            regional=True,
+        ),
+        QuotaUse(
+            "Network Load Balancers per Region",
+            "networkLoadBalancersPerRegion",
+            shape.clusters if shape.mesh_endpoint else 0,
+            "one clustermesh NLB per cluster",
+            regional=True,
+        ),
     )
 
 
@@ -137,10 +179,12 @@ def quota_problems(shape: MeshShape, quotas: Mapping[str, int]) -> list[str]:
         quota = quotas.get(use.key, DEFAULT_QUOTAS[use.key])
         if use.needed <= quota:
             continue
-        if use.needed > MAX_QUOTAS[use.key]:
+        if use.key in MAX_QUOTAS and use.needed > MAX_QUOTAS[use.key]:
             fix = f"AWS allows at most {MAX_QUOTAS[use.key]}: fewer clusters per stack, or a Transit Gateway"
         else:
             fix = f'raise the quota "{use.quota}" in Service Quotas, then set network.quotas.{use.key}'
+            if use.regional:
+                fix += " (what the account already has in the region counts too)"
             if (
                 use.key == "inboundRulesPerSecurityGroup"
                 and use.needed > RULES_AT_DEFAULT_GROUPS_PER_INTERFACE
