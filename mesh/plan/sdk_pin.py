@@ -2,8 +2,9 @@
 its code, :mod:`mesh.plan.sdk_imports` relies on how ``pulumi/_types.py`` reads annotations).
 
 On any other version they turn themselves off, and ``tests/test_sdk_speedups.py`` goes red until someone
-re-reads that SDK code and moves the pin. Imports nothing heavy: :mod:`mesh.plan` reads it before Pulumi is
-imported.
+re-reads that SDK code and moves the pin (and runs ``benchmarks/sdk_imports_check.py``, which compares every
+package of the provider SDKs, stock and as the plan imports them). Imports nothing heavy: :mod:`mesh.plan`
+reads it before Pulumi is imported.
 """
 
 from __future__ import annotations
