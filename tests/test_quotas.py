@@ -79,7 +79,9 @@ def test_five_clusters_fit_the_default_regional_quotas_and_six_do_not() -> None:
     assert quota_problems(shape(5), {}) == []
     problems = quota_problems(shape(6), {})
     assert [p.split(":")[0] for p in problems] == [f"network.quotas.{k}" for k in REGIONAL[:3]]
-    assert all("what the account already has in the region counts too" in p for p in problems)
+    assert [p.split("what the account already has in the ")[1][:6] for p in problems] == [
+        "region", "region", "AZ cou",
+    ]  # fmt: skip
     (eips,) = quota_problems(shape(2, az_count=3, nat_gateways_per_vpc=3), {})
     assert eips.startswith("network.quotas.elasticIpsPerRegion: 2 clusters need 6 (3 NAT gateway")
 
@@ -198,3 +200,19 @@ def test_the_mesh_rule_count_is_what_the_program_creates(three: tuple[StackConfi
     use = needed(s)["inboundRulesPerSecurityGroup"]
     nlb = 2 * peers + cfg.network.az_count if cfg.mesh_enabled else 0
     assert len(own) == use - 1 - nlb == 3 * peers + len(cfg.eks.private_access_cidrs)
+
+
+def test_the_plan_shows_each_quota_with_its_headroom(devstg: tuple[StackConfig, ProgramRun]) -> None:
+    from mesh.plan.cli import summary
+
+    cfg, run = devstg
+    text = summary(cfg, run)
+    lines = [line.split() for line in text.splitlines()]
+    rows = {
+        " ".join(w[: w.index("/") - 1]): (w[w.index("/") - 1], w[w.index("/") + 1])
+        for w in lines
+        if "/" in w[:12] and w
+    }
+    assert rows["Inbound rules per security group"] == ("8", "60")  # 1 + 3 + 2 + 2 AZs
+    assert rows["Elastic IP addresses per Region"] == ("2", "5")  # one NAT gateway per VPC
+    assert rows["NAT gateways per Availability Zone"] == ("2", "5")

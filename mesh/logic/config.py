@@ -55,8 +55,10 @@ from network.logic.quotas import (
     MAX_PEERINGS_PER_VPC,
     MAX_ROUTES_PER_ROUTE_TABLE,
     MeshShape,
+    QuotaUse,
     external_vpc_problems,
     quota_problems,
+    quota_uses,
 )
 from network.logic.rules import mesh_rule_table
 
@@ -749,6 +751,29 @@ def _external_peering_checks(
     return problems
 
 
+def _mesh_shape(
+    clusters: int, network: NetworkConfig, eks: EksConfig | None, cilium: CiliumConfig | None, az_count: int
+) -> MeshShape:
+    mesh_on = (cilium.clustermesh.enabled if cilium is not None else True) and clusters > 1
+    return MeshShape(
+        clusters=clusters,
+        external_peerings=len(network.external_peerings),
+        az_count=az_count,
+        mesh_rules_per_peer=len(mesh_rule_table(wireguard=cilium.wireguard if cilium is not None else False)),
+        mesh_endpoint=mesh_on,
+        private_access_cidrs=len(eks.private_access_cidrs) if eks is not None else 0,
+        nat_gateways_per_vpc=az_count if network.nat_gateways == "perAz" else 1,
+    )
+
+
+def quota_usage(cfg: StackConfig) -> list[tuple[QuotaUse, int]]:
+    """Each AWS quota the stack uses (:mod:`network.logic.quotas`) with the account's value from
+    ``network.quotas``, for the plan to show the headroom."""
+    shape = _mesh_shape(len(cfg.clusters), cfg.network, cfg.eks, cfg.cilium, len(cfg.availability_zones))
+    quotas = cfg.network.quotas.model_dump(by_alias=True)
+    return [(use, quotas[use.key]) for use in quota_uses(shape)]
+
+
 def _quota_checks(
     clusters: int,
     network: NetworkConfig | None,
@@ -756,19 +781,10 @@ def _quota_checks(
     cilium: CiliumConfig | None,
     az_count: int,
 ) -> list[str]:
-    """The per-VPC peerings, routes and security-group rules the stack needs fit ``network.quotas``."""
+    """The peerings, routes, security-group rules and regional resources the stack needs fit
+    ``network.quotas``."""
     network = network or NetworkConfig()
-    cilium_wireguard = cilium.wireguard if cilium is not None else False
-    mesh_on = (cilium.clustermesh.enabled if cilium is not None else True) and clusters > 1
-    shape = MeshShape(
-        clusters=clusters,
-        external_peerings=len(network.external_peerings),
-        az_count=az_count,
-        mesh_rules_per_peer=len(mesh_rule_table(wireguard=cilium_wireguard)),
-        mesh_endpoint=mesh_on,
-        private_access_cidrs=len(eks.private_access_cidrs) if eks is not None else 0,
-        nat_gateways_per_vpc=az_count if network.nat_gateways == "perAz" else 1,
-    )
+    shape = _mesh_shape(clusters, network, eks, cilium, az_count)
     quotas = network.quotas.model_dump(by_alias=True)
     problems = quota_problems(shape, quotas)
     for ext in network.external_peerings:

@@ -41,7 +41,7 @@ import yaml
 
 from mesh.charts.fetch import ChartError
 from mesh.charts.versions import published_versions
-from mesh.logic.config import KEYS, NAMESPACE, ConfigError, StackConfig, parse_stack_config
+from mesh.logic.config import KEYS, NAMESPACE, ConfigError, StackConfig, parse_stack_config, quota_usage
 from mesh.logic.deployed_state import DeployedStateError, parse_deployed, stack_outputs
 from mesh.logic.desired_state import desired_state
 from mesh.logic.stack_file import installed_provider_keys, load_yaml, parse_stack_document
@@ -481,6 +481,11 @@ def summary(
             f"  {svc.name}: node port {node_ports} from {sources}, opened by the Kubernetes service "
             "controller (loadBalancerSourceRanges), not by this stack"
         )
+    w("")
+    w("AWS quotas (this stack's use / the account's quota in network.quotas; per region and per AZ, what")
+    w("the account already has there counts too)")
+    for use, quota in quota_usage(cfg):
+        w(f"  {use.quota:<40} {use.needed:>5} / {quota:<5} per {use.per:<15} {use.breakdown}")
     w("")
     w("Cilium releases")
     for rel in sorted(run.by_type(RELEASE_TYPE), key=lambda r: cluster_rank(r, by_urn, names)):

@@ -81,14 +81,19 @@ class MeshShape:
 
 @dataclass(frozen=True)
 class QuotaUse:
-    """One quota: what the stack needs per VPC, route table, security group, region or AZ, and how that adds
-    up. ``regional``: shared with the rest of the account's region."""
+    """One quota: what the stack needs ``per`` VPC, route table, security group, region or AZ, and how that
+    adds up."""
 
     quota: str
     key: str
     needed: int
     breakdown: str
-    regional: bool = False
+    per: str
+
+    @property
+    def shared(self) -> bool:
+        """A quota of the region or an AZ: what the account already has there counts too."""
+        return self.per in ("region", "AZ")
 
 
 def quota_uses(shape: MeshShape) -> tuple[QuotaUse, ...]:
@@ -114,26 +119,29 @@ def quota_uses(shape: MeshShape) -> tuple[QuotaUse, ...]:
             "peeringsPerVpc",
             peers + shape.external_peerings,
             f"{peers} mesh peers + {shape.external_peerings} external peerings",
+            "VPC",
         ),
         QuotaUse(
             "Routes per route table",
             "routesPerRouteTable",
             BASE_ROUTES + peers + shape.external_peerings,
             f"local + default route + {peers} mesh peers + {shape.external_peerings} external peerings",
+            "route table",
         ),
         QuotaUse(
             "Inbound rules per security group",
             "inboundRulesPerSecurityGroup",
             rules,
             " + ".join(rule_parts),
+            "security group",
         ),
-        QuotaUse("VPCs per Region", "vpcsPerRegion", shape.clusters, "one VPC per cluster", regional=True),
+        QuotaUse("VPCs per Region", "vpcsPerRegion", shape.clusters, "one VPC per cluster", "region"),
         QuotaUse(
             "Elastic IP addresses per Region",
             "elasticIpsPerRegion",
             shape.clusters * shape.nat_gateways_per_vpc,
             f"{shape.nat_gateways_per_vpc} NAT gateway address(es) per VPC",
-            regional=True,
+            "region",
         ),
         # natGateways single puts each VPC's one gateway in its first AZ; perAz one in every AZ: N per AZ.
         QuotaUse(
@@ -141,14 +149,14 @@ def quota_uses(shape: MeshShape) -> tuple[QuotaUse, ...]:
             "natGatewaysPerAz",
             shape.clusters,
             "one NAT gateway per VPC in the same AZ",
-            regional=True,
+            "AZ",
         ),
         QuotaUse(
             "Network Load Balancers per Region",
             "networkLoadBalancersPerRegion",
             shape.clusters if shape.mesh_endpoint else 0,
             "one clustermesh NLB per cluster",
-            regional=True,
+            "region",
         ),
     )
 
@@ -183,8 +191,8 @@ def quota_problems(shape: MeshShape, quotas: Mapping[str, int]) -> list[str]:
             fix = f"AWS allows at most {MAX_QUOTAS[use.key]}: fewer clusters per stack, or a Transit Gateway"
         else:
             fix = f'raise the quota "{use.quota}" in Service Quotas, then set network.quotas.{use.key}'
-            if use.regional:
-                fix += " (what the account already has in the region counts too)"
+            if use.shared:
+                fix += f" (what the account already has in the {use.per} counts too)"
             if (
                 use.key == "inboundRulesPerSecurityGroup"
                 and use.needed > RULES_AT_DEFAULT_GROUPS_PER_INTERFACE
