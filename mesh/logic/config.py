@@ -321,7 +321,7 @@ class ExternalPeeringConfig(_Model):
 
 class NetworkQuotasConfig(_Model):
     """The account's AWS quotas the mesh uses up (:mod:`network.logic.quotas`). Defaults: AWS's, per VPC 50
-    peerings (at most 125), 50 routes per route table (at most 1,000), 60 inbound rules per security group
+    peerings (at most 125), 500 routes per route table (at most 1,000), 60 inbound rules per security group
     (at most 1,000); per region 5 VPCs, 5 Elastic IPs, 50 Network Load Balancers; 5 NAT gateways per AZ.
     Set a key only after raising that quota in Service Quotas."""
 

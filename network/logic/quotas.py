@@ -7,15 +7,17 @@ service controller adds for the clustermesh NLB. Past an account's quota the fir
 way (``VpcPeeringConnectionLimitExceeded``, ``RouteLimitExceeded``, ``RulesPerSecurityGroupLimitExceeded``),
 so the config check fails first and names the quota to raise. Pure: no Pulumi.
 
-Defaults are AWS's, from the Amazon VPC quotas page (docs.aws.amazon.com/vpc/latest/userguide/
+Defaults are AWS's. From the Amazon VPC quotas page (docs.aws.amazon.com/vpc/latest/userguide/
 amazon-vpc-limits.html): active VPC peering connections per VPC 50 (adjustable up to 125); routes per
-route table 50 (adjustable up to 1,000); inbound rules per security group 60 (adjustable; rules times
-security groups per network interface may not exceed 1,000); VPCs per region 5, Elastic IP addresses per
-region 5, NAT gateways per Availability Zone 5 (all adjustable); and from the Network Load Balancer quotas
-page (docs.aws.amazon.com/elasticloadbalancing/latest/network/load-balancer-limits.html) 50 Network Load
-Balancers per region. Regional quotas are shared with everything else in the account's region (the
-default VPC counts too): the check counts this stack's own use, which alone must fit. A stack whose
-account has raised quotas says so in ``network.quotas``.
+route table 500 since June 2025, 50 before (adjustable up to 1,000); inbound rules per security group 60
+(adjustable; rules times security groups per network interface may not exceed 1,000); VPCs per region 5,
+Elastic IP addresses per region 5, NAT gateways per Availability Zone 5 (all adjustable). From the Network
+Load Balancer quotas page (docs.aws.amazon.com/elasticloadbalancing/latest/network/
+load-balancer-limits.html): 50 Network Load Balancers per region.
+
+Regional quotas are shared with everything else in the account's region (the default VPC counts too): the
+check counts this stack's own use, which alone must fit. A stack whose account has raised quotas says so
+in ``network.quotas``.
 """
 
 from __future__ import annotations
@@ -25,7 +27,9 @@ from dataclasses import dataclass
 
 DEFAULT_PEERINGS_PER_VPC = 50
 MAX_PEERINGS_PER_VPC = 125
-DEFAULT_ROUTES_PER_ROUTE_TABLE = 50
+# 50 until June 2025, when AWS raised the default to 500 (AWS What's New, "Amazon VPC raises default Route
+# Table capacity"); accounts that had raised it keep their value.
+DEFAULT_ROUTES_PER_ROUTE_TABLE = 500
 MAX_ROUTES_PER_ROUTE_TABLE = 1000
 DEFAULT_INBOUND_RULES_PER_SECURITY_GROUP = 60
 MAX_INBOUND_RULES_PER_SECURITY_GROUP = 1000
