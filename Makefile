@@ -13,7 +13,7 @@ export CILIUM_CHARTS_DIR := $(abspath ../shared/charts)
 endif
 endif
 
-.PHONY: install install-dev plan charts guardrails test lint bench verify clean
+.PHONY: install install-dev plan charts guardrails test lint bench verify freshness clean
 
 $(VENV)/.runtime: requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -59,6 +59,12 @@ lint: $(VENV)/.dev
 ## modelled deploy minutes; then the plan-time ratios to the SDK import floor (benchmarks/plan_scale.py).
 bench: $(VENV)/.dev
 	$(PY) benchmarks/plan_scale.py
+
+## What aged, as of today (UTC): every stack planned with the real date, Kubernetes versions against EKS
+## standard support, newer Cilium patches in the index, table ages (python -m mesh.plan.freshness -h). Run
+## `python -m mesh.charts update` first for today's index; the weekly workflow does both.
+freshness: $(VENV)/.dev
+	$(PY) -m mesh.plan.freshness $(FRESHNESS_ARGS)
 
 ## Checks a deployed mesh for real (needs the stack's outputs and cluster access).
 verify: $(VENV)/.runtime

@@ -47,6 +47,12 @@ AGENT = ("DaemonSet", "cilium", "cilium-agent")
 
 # --- the shared CA -------------------------------------------------------------------------------
 
+# Helm mints the leaves with its Go clock (which faketime does not move) and certgen-like leaves are issued
+# at ISSUED: a CA valid across both, whatever day the suite runs, keeps the checks free of the clock.
+CA_NOT_BEFORE = datetime.datetime(2000, 1, 1, tzinfo=datetime.UTC)
+CA_NOT_AFTER = datetime.datetime(2100, 1, 1, tzinfo=datetime.UTC)
+ISSUED = datetime.datetime(2026, 11, 26, tzinfo=datetime.UTC)
+
 
 def make_ca(kind: str) -> tuple[SharedCa, x509.Certificate]:
     key: ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey = (
@@ -58,15 +64,14 @@ def make_ca(kind: str) -> tuple[SharedCa, x509.Certificate]:
             x509.NameAttribute(NameOID.COMMON_NAME, "mesh-ca"),
         ]
     )
-    start = datetime.datetime.now(datetime.UTC) - datetime.timedelta(hours=1)
     cert = (
         x509.CertificateBuilder()
         .subject_name(name)
         .issuer_name(name)
         .public_key(key.public_key())
         .serial_number(x509.random_serial_number())
-        .not_valid_before(start)
-        .not_valid_after(start + datetime.timedelta(days=365))
+        .not_valid_before(CA_NOT_BEFORE)
+        .not_valid_after(CA_NOT_AFTER)
         .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
         .sign(key, hashes.SHA256())
     )
@@ -245,9 +250,11 @@ def assert_can_connect(conn: Connection, server: RenderedCluster, ca: x509.Certi
     verify_signed_by(conn.client_cert, ca)
     assert ExtendedKeyUsageOID.SERVER_AUTH in extended_key_usages(served), what
     assert ExtendedKeyUsageOID.CLIENT_AUTH in extended_key_usages(conn.client_cert), what
-    now = datetime.datetime.now(datetime.UTC)
-    for cert in (served, conn.client_cert):
-        assert cert.not_valid_before_utc <= now < cert.not_valid_after_utc, what
+    # Both leaves and the CA are valid together once the later leaf is issued (not "now": the clock of
+    # whoever issued them, Helm's or certgen's, is not the suite's).
+    at = max(served.not_valid_before_utc, conn.client_cert.not_valid_before_utc)
+    for cert in (served, conn.client_cert, ca):
+        assert cert.not_valid_before_utc <= at < cert.not_valid_after_utc, what
 
 
 # --- the mesh ------------------------------------------------------------------------------------
@@ -315,15 +322,14 @@ def issue_like_certgen(cluster: RenderedCluster) -> None:
                 sans.append(x509.IPAddress(ipaddress.ip_address(host)))
             except ValueError:
                 sans.append(x509.DNSName(host))
-        now = datetime.datetime.now(datetime.UTC)
         builder = (
             x509.CertificateBuilder()
             .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, entry["commonName"])]))
             .issuer_name(ca_cert.subject)
             .public_key(key.public_key())
             .serial_number(x509.random_serial_number())
-            .not_valid_before(now)
-            .not_valid_after(now + datetime.timedelta(hours=int(entry["validity"].removesuffix("h"))))
+            .not_valid_before(ISSUED)
+            .not_valid_after(ISSUED + datetime.timedelta(hours=int(entry["validity"].removesuffix("h"))))
             .add_extension(
                 x509.ExtendedKeyUsage([USAGES[u] for u in entry["usage"] if u in USAGES]), critical=False
             )

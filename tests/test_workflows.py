@@ -334,3 +334,47 @@ def test_ci_drops_only_the_local_aws_profile(tmp_path: Path, stack: str) -> None
     after = yaml.safe_load((tmp_path / f"Pulumi.{stack}.yaml").read_text())["config"]
     assert "aws:profile" in before and "aws:profile" not in after
     assert after == {k: v for k, v in before.items() if k != "aws:profile"}
+
+
+# --- the day: pinned for pull requests and CI, real for the weekly freshness check -------------------------
+
+PIN_SCRIPT = "CILIUM_MESH_TODAY=\"$(grep -v '^#' tests/pinned-today)\"\nexport CILIUM_MESH_TODAY\n"
+
+
+def test_ci_and_pull_request_plans_are_pinned_to_the_suites_day() -> None:
+    from tests.conftest import PINNED_TODAY
+
+    assert PIN_SCRIPT in (ROOT / ".ci" / "run").read_text()
+    plan_script = step(load("checks.yml")["jobs"]["test"], name="Offline plan of every stack")["run"]
+    assert plan_script.index(PIN_SCRIPT) < plan_script.index("make plan")
+    # The shell's reading of the file is the day the suite pins, alone.
+    read = subprocess.run(
+        ["bash", "-c", PIN_SCRIPT + 'printf %s "$CILIUM_MESH_TODAY"'],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert read.stdout == PINNED_TODAY.isoformat()
+
+
+def test_freshness_runs_weekly_with_the_real_date_and_never_on_a_pull_request() -> None:
+    workflow = load("freshness.yml")
+    assert set(workflow["on"]) == {"schedule", "workflow_dispatch"}
+    (schedule,) = workflow["on"]["schedule"]
+    minute, hour, day_of_month, month, day_of_week = schedule["cron"].split()
+    assert minute.isdigit() and hour.isdigit()
+    assert (day_of_month, month) == ("*", "*") and day_of_week.isdigit()  # once a week
+    assert workflow["permissions"] == {"contents": "read"}
+    (job,) = workflow["jobs"].values()
+    runs = [s.get("run", "") for s in job["steps"]]
+    update = next(i for i, r in enumerate(runs) if "-m mesh.charts update" in r)
+    check = next(i for i, r in enumerate(runs) if "-m mesh.plan.freshness" in r)
+    assert update < check
+    script = runs[check]
+    assert "unset CILIUM_MESH_TODAY" in script and "pinned-today" not in script
+    assert 'exit "$status"' in script.splitlines()[-1]
+    assert "CILIUM_CHARTS_DIR" not in json.dumps(job)  # today's index, not a fixed copy
+    for other in all_workflow_files():
+        if other.name != "freshness.yml":
+            assert "mesh.plan.freshness" not in other.read_text(), other.name

@@ -18,7 +18,6 @@ Every edge is asserted by ``tests/test_graph.py``; ``docs/architecture.md`` expl
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
 
 import pulumi
 import pulumi_aws as aws
@@ -29,6 +28,8 @@ from mesh.components.cilium_release import PREFLIGHT_RELEASE_NAME, CiliumRelease
 from mesh.components.cluster import MeshCluster, MeshClusterArgs
 from mesh.components.deployed import read_deployed_outputs
 from mesh.components.mesh import ClusterMesh
+from mesh.logic.clock import ClockError
+from mesh.logic.clock import today as clock_today
 from mesh.logic.config import (
     KEYS,
     NAMESPACE,
@@ -51,10 +52,15 @@ from network.logic.rules import mesh_rule_table
 def load_config() -> StackConfig:
     """Read ``cilium-mesh:*`` and ``aws:*`` from the running Pulumi program and validate them: key names
     (a misspelled namespace such as ``cilium_mesh:demo`` is never read, so it is an error), values, and the
-    Kubernetes versions against what EKS offers today.
+    Kubernetes versions against what EKS offers on the day of :func:`mesh.logic.clock.today` (read once).
+    Logs each cluster's version warnings (untested with its Cilium line, EKS extended support).
 
     The program's only reader of ``pulumi.Config``; raises :class:`mesh.logic.config.ConfigError`.
     """
+    try:
+        today = clock_today()
+    except ClockError as err:
+        raise ConfigError([str(err)]) from None
     known = {**get_config_env(), **CONFIG.get()}
     # Under Pulumi the config also holds what imported ESC environments provide, which may carry other
     # projects' namespaces: only misspellings of ours (or of a provider's) are errors here; the stack file
@@ -75,12 +81,19 @@ def load_config() -> StackConfig:
             project=pulumi.get_project(),
             stack=pulumi.get_stack(),
             region=aws.get("region"),
-            today=date.today(),
+            today=today.day,
         )
     except ConfigError as err:
         raise ConfigError([*key_problems, *err.problems]) from None
     if key_problems:
         raise ConfigError(key_problems)
+    for c in cfg.clusters:
+        for warning in (
+            compat_warning(cfg.cilium.version, cfg.kubernetes_version(c)),
+            extended_support_warning(cfg.kubernetes_version(c), today.day),
+        ):
+            if warning:
+                pulumi.log.warn(f"{c.name}: {warning}")
     return cfg
 
 
@@ -136,12 +149,6 @@ def build_mesh(cfg: StackConfig, transition: TransitionPlan | None = None) -> Bu
     )
     clusters: dict[str, MeshCluster] = {}
     for c in cfg.clusters:
-        for warning in (
-            compat_warning(cfg.cilium.version, cfg.kubernetes_version(c)),
-            extended_support_warning(cfg.kubernetes_version(c), date.today()),
-        ):
-            if warning:
-                pulumi.log.warn(f"{c.name}: {warning}")
         clusters[c.name] = MeshCluster(
             c.name,
             MeshClusterArgs(

@@ -29,6 +29,10 @@ current); the 1.18 and 1.19 compatibility pages call older and newer versions al
 from __future__ import annotations
 
 import re
+from datetime import date
+
+AS_OF = date(2026, 11, 26)
+"""The day the sources above were read; the weekly freshness check fails when it grows old."""
 
 TESTED_KUBERNETES: dict[str, tuple[str, ...]] = {
     "1.16": ("1.27", "1.28", "1.29", "1.30"),

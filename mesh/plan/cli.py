@@ -41,9 +41,12 @@ import yaml
 
 from mesh.charts.fetch import ChartError
 from mesh.charts.versions import published_versions
+from mesh.logic.clock import Today
+from mesh.logic.clock import today as clock_today
 from mesh.logic.config import KEYS, NAMESPACE, ConfigError, StackConfig, parse_stack_config, quota_usage
 from mesh.logic.deployed_state import DeployedStateError, parse_deployed, stack_outputs
 from mesh.logic.desired_state import desired_state
+from mesh.logic.eks_versions import AS_OF as EKS_AS_OF
 from mesh.logic.stack_file import installed_provider_keys, load_yaml, parse_stack_document
 from mesh.logic.transitions import TransitionPlan, plan_transition, refusal_message
 from mesh.plan.compare import compare, load_plan, render_text
@@ -179,14 +182,28 @@ def read_deployed(path: Path) -> dict[str, Any]:
         raise ConfigError([f"--deployed {path}: {err}"]) from None
 
 
+def checked_on() -> Today:
+    """:func:`mesh.logic.clock.today`, its error as a :class:`ConfigError` (exit 2, the variable named)."""
+    try:
+        return clock_today()
+    except ValueError as err:
+        raise ConfigError([str(err)]) from None
+
+
 def evaluate(
-    stack: str, project_dir: Path = ROOT, *, deployed: Mapping[str, Any] | None = None
+    stack: str,
+    project_dir: Path = ROOT,
+    *,
+    deployed: Mapping[str, Any] | None = None,
+    today: Today | None = None,
 ) -> tuple[StackConfig, ProgramRun]:
-    """Validate the stack's config, then run ``__main__.py`` under mocks. Raises :class:`ConfigError`."""
+    """Validate the stack's config, then run ``__main__.py`` under mocks. Raises :class:`ConfigError`.
+    ``today``: the day EKS versions are checked for (default :func:`checked_on`, the program's clock)."""
     files = read_stack(stack, project_dir)
     published = published_versions()
+    day = (today or checked_on()).day
     try:  # validated here too (evaluate_config repeats it) so that the error names the stack file
-        validate(files.project, stack, files.config, today=date.today(), published_versions=published)
+        validate(files.project, stack, files.config, today=day, published_versions=published)
     except ConfigError as err:
         raise ConfigError(err.problems, source=f"Pulumi.{stack}.yaml") from None
     cfg, run = evaluate_config(
@@ -197,6 +214,7 @@ def evaluate(
         secret_keys=files.secret_keys,
         published_versions=published,
         deployed=deployed,
+        today=today,
     )
     notes = list(files.warnings)
     if published is None:
@@ -218,16 +236,19 @@ def evaluate_config(
     published_versions: Collection[str] | None = None,
     deployed: Mapping[str, Any] | None = None,
     speedups: bool = True,
+    today: Today | None = None,
 ) -> tuple[StackConfig, ProgramRun]:
     """:func:`evaluate` for a config given as data (full keys, decoded YAML values). Kubernetes versions
-    are checked against what EKS offers today; ``published_versions`` as in :func:`validate`.
+    are checked against what EKS offers on ``today`` (default :func:`checked_on`; the program itself reads
+    the same clock); ``published_versions`` as in :func:`validate`.
 
     ``deployed``: the stack's current outputs, served to the program's StackReference to itself (with a
     self-managed backend the organization is ``organization``). Refused transitions raise
     :class:`TransitionRefused` before the program runs. ``speedups``: see
     :func:`mesh.plan.harness.run_program`.
     """
-    cfg = validate(project, stack, config, today=date.today(), published_versions=published_versions)
+    day = (today or checked_on()).day
+    cfg = validate(project, stack, config, today=day, published_versions=published_versions)
     transition_for(cfg, deployed)
     run = run_program(
         project_dir / "__main__.py",
@@ -352,13 +373,17 @@ def summary(
     transition: TransitionPlan | None = None,
     *,
     deployed_given: bool = False,
+    today: Today | None = None,
 ) -> str:
     """A reviewer's view: clusters, subnets, peerings, security rules, Cilium values, counts, and (with
-    ``transition``) the upgrade and rollout section."""
+    ``transition``) the upgrade and rollout section. ``today``: the day EKS versions were checked for,
+    named in the header (default: not named)."""
     by_urn = {r.urn: r for r in run.registrations}
     out: list[str] = []
     w = out.append
     w(f"Plan of {run.project}/{run.stack} (offline: Pulumi mock runtime, no cloud calls)")
+    if today is not None:
+        w(f"EKS versions checked as of {today.describe()}: mesh/logic/eks_versions.py, as of {EKS_AS_OF}")
     w(
         f"account {cfg.account}, region {cfg.region}, AZs {', '.join(cfg.availability_zones)}, "
         f"NAT gateways: {cfg.network.nat_gateways}, EKS service CIDR {cfg.eks.service_cidr}"
@@ -565,6 +590,8 @@ environment variables:
   XDG_CACHE_HOME     caches under cilium-mesh/ (default ~/.cache): charts/ (archives, index, published
                      versions) and sdk-code/ (the SDK modules compiled for the plan)
   CILIUM_CHART_REPO  chart repository URL, overrides cilium.repository (see python -m mesh.charts)
+  CILIUM_MESH_TODAY  YYYY-MM-DD: check the EKS versions as of that day instead of today's date (UTC);
+                     the tests and CI's offline plans pin it (tests/pinned-today, mesh/logic/clock.py)
   CILIUM_MESH_STOCK_SDK_IMPORTS
                      set to import the Pulumi SDKs unchanged (slower; for comparing, mesh/plan/sdk_imports.py)
 
@@ -623,11 +650,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         base = load_plan(args.compare) if args.compare else None
         deployed = read_deployed(args.deployed) if args.deployed else None
-        cfg, run = evaluate(args.stack, ROOT, deployed=deployed)
+        today = checked_on()
+        cfg, run = evaluate(args.stack, ROOT, deployed=deployed, today=today)
     except (ConfigError, ValueError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
-    print(summary(cfg, run, transition_for(cfg, deployed), deployed_given=deployed is not None))
+    transition = transition_for(cfg, deployed)
+    print(summary(cfg, run, transition, deployed_given=deployed is not None, today=today))
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(plan_document(run, show_secrets=args.show_secrets), indent=2) + "\n")

@@ -79,6 +79,11 @@ DEFAULT_DEMO_NAMESPACE = "mesh-demo"  # where mesh/components/demo.py deploys re
 DEFAULT_INTERVAL = 10.0
 
 
+def _utc_now() -> datetime.datetime:
+    """The wall clock: a deployed certificate expires in real time, whatever a plan is pinned to."""
+    return datetime.datetime.now(datetime.UTC)
+
+
 @dataclass(frozen=True)
 class VerifyOptions:
     """Knobs of one verification run; defaults match the CLI's."""
@@ -94,7 +99,7 @@ class VerifyOptions:
     demo_answers: Mapping[str, str] = field(default_factory=dict)
     """cluster name -> value of ``demo_field`` its rebel-base replies with; default: the cluster name."""
     exec_timeout: float = 30.0
-    now: Callable[[], datetime.datetime] = field(default=lambda: datetime.datetime.now(datetime.UTC))
+    now: Callable[[], datetime.datetime] = field(default=_utc_now)
     """Wall clock for certificate expiry (tests pin it)."""
 
     def checks(self, info: ClusterInfo) -> tuple[str, ...]:
@@ -436,10 +441,12 @@ def main(
     read_outputs: Callable[[str, str | None], Mapping[str, Any]] = read_stack_outputs,
     clock: Callable[[], float] = time.monotonic,
     sleep: Callable[[float], None] = time.sleep,
+    now: Callable[[], datetime.datetime] = _utc_now,
     stdout: TextIO | None = None,
     stderr: TextIO | None = None,
 ) -> int:
-    """CLI entry; the keyword arguments are seams for tests (fake clusters, outputs and clock)."""
+    """CLI entry; the keyword arguments are seams for tests (fake clusters, outputs, the monotonic
+    ``clock`` for waiting and ``now``, the wall clock certificate expiry is measured against)."""
     out = stdout or sys.stdout
     err = stderr or sys.stderr
     args = build_parser().parse_args(argv)
@@ -458,6 +465,7 @@ def main(
             demo_namespace=args.demo_namespace,
             demo_field=args.demo_field,
             demo_answers=_parse_answers(args.demo_answer, stack.names),
+            now=now,
         )
     except ConfigError as error:
         print(f"error: {error}", file=err)
