@@ -118,12 +118,18 @@ def test_a_table_fails_one_day_past_its_maximum_age() -> None:
 
 
 def test_every_dated_table_is_checked() -> None:
-    from mesh.logic import eks_versions, k8s_compat
+    """Each pure module that records the day its sources were read (``AS_OF``) is one of the tables."""
+    import importlib
 
-    assert freshness.TABLES == {
-        "mesh/logic/eks_versions.py": eks_versions.AS_OF,
-        "mesh/logic/k8s_compat.py": k8s_compat.AS_OF,
-    }
+    root = Path(__file__).resolve().parent.parent
+    dated = {}
+    for package in ("mesh/logic", "network/logic"):
+        for path in sorted((root / package).glob("*.py")):
+            module = importlib.import_module(str(path.relative_to(root).with_suffix("")).replace("/", "."))
+            if isinstance(getattr(module, "AS_OF", None), date):
+                dated[str(path.relative_to(root))] = module.AS_OF
+    assert dated == freshness.TABLES
+    assert set(dated) >= {"mesh/logic/eks_versions.py", "mesh/logic/k8s_compat.py"}
     assert (DEFAULT_NOTICE_DAYS, DEFAULT_MAX_TABLE_AGE_DAYS) == (60, 90)
 
 

@@ -201,9 +201,9 @@ def evaluate(
     ``today``: the day EKS versions are checked for (default :func:`checked_on`, the program's clock)."""
     files = read_stack(stack, project_dir)
     published = published_versions()
-    day = (today or checked_on()).day
+    today = today or checked_on()  # read once: the validation here and evaluate_config's check one day
     try:  # validated here too (evaluate_config repeats it) so that the error names the stack file
-        validate(files.project, stack, files.config, today=day, published_versions=published)
+        validate(files.project, stack, files.config, today=today.day, published_versions=published)
     except ConfigError as err:
         raise ConfigError(err.problems, source=f"Pulumi.{stack}.yaml") from None
     cfg, run = evaluate_config(
