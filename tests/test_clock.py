@@ -26,7 +26,8 @@ from mesh.logic.eks_versions import (
     kubernetes_version_problem,
     offered_versions,
 )
-from mesh.plan.cli import evaluate, evaluate_config, read_stack_files
+from mesh.plan.cli import evaluate, read_stack_files
+from mesh.plan.harness import ProgramRun, ResourceMocks, run_program
 from tests.conftest import PINNED_TODAY
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -197,16 +198,35 @@ def test_the_plan_follows_the_pinned_day(monkeypatch: pytest.MonkeyPatch) -> Non
     )
 
 
-def test_the_program_reads_the_clock_itself_under_pulumi(monkeypatch: pytest.MonkeyPatch) -> None:
-    """``load_config`` (what ``pulumi up`` runs) takes its day from the clock seam, not from the plan."""
-    row = devstg_version()
+def run_devstg_under_pulumi() -> ProgramRun:
+    """``__main__.py`` with devstg's config under the mock runtime, as ``pulumi up`` runs it: no plan-side
+    validation first, so what it refuses is the program's own ``load_config``."""
     project, config, _ = read_stack_files("devstg")
+    return run_program(
+        ROOT / "__main__.py",
+        project=project,
+        stack="devstg",
+        config={k: v if isinstance(v, str) else json.dumps(v) for k, v in config.items()},
+        mocks=ResourceMocks(),
+        project_dir=ROOT,
+    )
+
+
+def test_the_program_reads_the_clock_itself_under_pulumi(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``load_config`` (what ``pulumi up`` runs) takes its day from the clock seam: its warnings on the
+    last day of standard support and after, its refusal at the end of extended support, its error for a
+    pin that is not a date."""
+    row = devstg_version()
+    monkeypatch.setenv(clock.ENV, str(row.end_of_standard - DAY))
+    assert extended_warnings(run_devstg_under_pulumi().warnings) == []
+    monkeypatch.setenv(clock.ENV, str(row.end_of_standard))
+    assert len(extended_warnings(run_devstg_under_pulumi().warnings)) == 2
     monkeypatch.setenv(clock.ENV, str(row.end_of_extended))
     with pytest.raises(pulumi.RunError, match=r"eks\.kubernetesVersion: .* end of EKS extended support"):
-        evaluate_config(project, "devstg", config, today=clock.Today(row.end_of_standard - DAY))
+        run_devstg_under_pulumi()
     monkeypatch.setenv(clock.ENV, "not-a-day")
     with pytest.raises(pulumi.RunError, match="CILIUM_MESH_TODAY: 'not-a-day' is not a date"):
-        evaluate_config(project, "devstg", config, today=clock.Today(row.end_of_standard - DAY))
+        run_devstg_under_pulumi()
 
 
 def plan_cli(*args: str, today: str) -> subprocess.CompletedProcess[str]:

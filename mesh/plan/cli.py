@@ -41,7 +41,7 @@ import yaml
 
 from mesh.charts.fetch import ChartError
 from mesh.charts.versions import published_versions
-from mesh.logic.clock import Today
+from mesh.logic.clock import ClockError, Today
 from mesh.logic.clock import today as clock_today
 from mesh.logic.config import KEYS, NAMESPACE, ConfigError, StackConfig, parse_stack_config, quota_usage
 from mesh.logic.deployed_state import DeployedStateError, parse_deployed, stack_outputs
@@ -183,10 +183,13 @@ def read_deployed(path: Path) -> dict[str, Any]:
 
 
 def checked_on() -> Today:
-    """:func:`mesh.logic.clock.today`, its error as a :class:`ConfigError` (exit 2, the variable named)."""
+    """:func:`mesh.logic.clock.today`, its error as a :class:`ConfigError` (exit 2, the variable named).
+
+    The plan asks it wherever the program under ``pulumi up`` asks the clock (``load_config``), so the two
+    can never be handed different days: there is no ``today`` argument to disagree with the program."""
     try:
         return clock_today()
-    except ValueError as err:
+    except ClockError as err:
         raise ConfigError([str(err)]) from None
 
 
@@ -195,15 +198,13 @@ def evaluate(
     project_dir: Path = ROOT,
     *,
     deployed: Mapping[str, Any] | None = None,
-    today: Today | None = None,
 ) -> tuple[StackConfig, ProgramRun]:
     """Validate the stack's config, then run ``__main__.py`` under mocks. Raises :class:`ConfigError`.
-    ``today``: the day EKS versions are checked for (default :func:`checked_on`, the program's clock)."""
+    EKS versions are checked for the day of :func:`checked_on`."""
     files = read_stack(stack, project_dir)
     published = published_versions()
-    today = today or checked_on()  # read once: the validation here and evaluate_config's check one day
     try:  # validated here too (evaluate_config repeats it) so that the error names the stack file
-        validate(files.project, stack, files.config, today=today.day, published_versions=published)
+        validate(files.project, stack, files.config, today=checked_on().day, published_versions=published)
     except ConfigError as err:
         raise ConfigError(err.problems, source=f"Pulumi.{stack}.yaml") from None
     cfg, run = evaluate_config(
@@ -214,7 +215,6 @@ def evaluate(
         secret_keys=files.secret_keys,
         published_versions=published,
         deployed=deployed,
-        today=today,
     )
     notes = list(files.warnings)
     if published is None:
@@ -236,19 +236,17 @@ def evaluate_config(
     published_versions: Collection[str] | None = None,
     deployed: Mapping[str, Any] | None = None,
     speedups: bool = True,
-    today: Today | None = None,
 ) -> tuple[StackConfig, ProgramRun]:
     """:func:`evaluate` for a config given as data (full keys, decoded YAML values). Kubernetes versions
-    are checked against what EKS offers on ``today`` (default :func:`checked_on`; the program itself reads
-    the same clock); ``published_versions`` as in :func:`validate`.
+    are checked for the day of :func:`checked_on` (the program under the mock runtime asks the same clock);
+    ``published_versions`` as in :func:`validate`.
 
     ``deployed``: the stack's current outputs, served to the program's StackReference to itself (with a
     self-managed backend the organization is ``organization``). Refused transitions raise
     :class:`TransitionRefused` before the program runs. ``speedups``: see
     :func:`mesh.plan.harness.run_program`.
     """
-    day = (today or checked_on()).day
-    cfg = validate(project, stack, config, today=day, published_versions=published_versions)
+    cfg = validate(project, stack, config, today=checked_on().day, published_versions=published_versions)
     transition_for(cfg, deployed)
     run = run_program(
         project_dir / "__main__.py",
@@ -651,7 +649,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         base = load_plan(args.compare) if args.compare else None
         deployed = read_deployed(args.deployed) if args.deployed else None
         today = checked_on()
-        cfg, run = evaluate(args.stack, ROOT, deployed=deployed, today=today)
+        cfg, run = evaluate(args.stack, ROOT, deployed=deployed)
     except (ConfigError, ValueError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2

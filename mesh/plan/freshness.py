@@ -57,10 +57,11 @@ def check_stack(
     project_dir: Path = ROOT,
     notice_days: int = DEFAULT_NOTICE_DAYS,
 ) -> list[Finding]:
-    """Plan ``stack`` as of ``today``; its Kubernetes versions (each key once) and its Cilium line. A stack
-    that no longer plans fails with every problem the plan names, and nothing else is checked."""
+    """Plan ``stack`` (the plan asks the same clock ``today`` was read from); its Kubernetes versions (each
+    key once) and its Cilium line. A stack that no longer plans fails with every problem the plan names, and
+    nothing else is checked."""
     try:
-        cfg, run = evaluate(stack, project_dir, today=today)
+        cfg, run = evaluate(stack, project_dir)
     except ConfigError as err:
         return [Finding(stack, f"does not plan on {today.day}: {p}", failing=True) for p in err.problems]
     findings: list[Finding] = []
