@@ -124,7 +124,8 @@ def test_mesh_values() -> None:
     api = cm["apiserver"]
     # 1.18 deprecates kvstoremesh.enabled (default true): not sent (mesh/logic/chart_compat.py).
     assert "kvstoremesh" not in api
-    assert api["service"] == {"type": "ClusterIP"}
+    # None deletes the chart default externalTrafficPolicy, which the API server refuses on ClusterIP.
+    assert api["service"] == {"type": "ClusterIP", "externalTrafficPolicy": None}
     assert api["replicas"] == 1
     assert api["tls"]["auto"] == {"enabled": True, "method": "helm"}
     assert api["tls"]["server"] == {"extraDnsNames": [EAST_LB]}

@@ -16,6 +16,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from mesh.logic.cilium_values import CiliumClusterSpec, SharedCa, build_values
+from mesh.logic.helm_values import deletions_yaml, split_deletions
 
 RELEASE_NAME = "cilium"  # cilium-cli and `cilium clustermesh status` look the release up by this name
 NAMESPACE = "kube-system"
@@ -31,32 +32,52 @@ class MeshCaInputs:
     key_pem: pulumi.Input[str]
 
 
+@dataclass(frozen=True)
+class ReleaseValues:
+    """What a release sends: ``values``, and ``files`` for the chart defaults to delete.
+
+    The builder marks a chart default to delete with ``None`` (Helm's "delete a default key"). The Python
+    SDK drops ``None`` map entries before the provider sees them (pulumi/pulumi#12178), so those leaves
+    travel as a ``valueYamlFiles`` asset, whose nulls the provider keeps (pulumi-kubernetes#4293);
+    mesh/logic/helm_values.py.
+    """
+
+    values: pulumi.Output[dict[str, Any]]
+    files: pulumi.Output[list[pulumi.Asset]]
+
+
 def values_output(
     spec: CiliumClusterSpec, api_endpoint: pulumi.Input[str], ca: MeshCaInputs | None
-) -> pulumi.Output[dict[str, Any]]:
+) -> ReleaseValues:
     """Resolve the API endpoint and the CA, build the values, then put the CA key back as a secret leaf.
 
     ``spec`` is complete except ``api_endpoint`` and ``ca``: peers are addressed by their mesh DNS names
     (:func:`mesh.logic.mesh_dns.mesh_address`), known from config, so the values wait for no load
     balancer and no other cluster.
     """
-    if ca is None:
-        return pulumi.Output.from_input(api_endpoint).apply(
-            lambda endpoint: build_values(replace(spec, api_endpoint=endpoint))
-        )
     # The certificate is public; only the key is secret, and it must not taint the whole values tree.
-    cert = pulumi.Output.unsecret(pulumi.Output.from_input(ca.cert_pem))
-    key_b64 = pulumi.Output.secret(pulumi.Output.from_input(ca.key_pem)).apply(_b64)
+    cert = pulumi.Output.unsecret(pulumi.Output.from_input(ca.cert_pem)) if ca is not None else None
+    key_b64 = (
+        pulumi.Output.secret(pulumi.Output.from_input(ca.key_pem)).apply(_b64) if ca is not None else None
+    )
 
-    def build(args: list[Any]) -> dict[str, Any]:
+    def built(args: list[Any]) -> tuple[dict[str, Any], dict[str, Any]]:
         endpoint, cert_pem = args
-        values = build_values(
-            replace(spec, api_endpoint=endpoint, ca=SharedCa(cert_pem=cert_pem, key_pem=_KEY_PLACEHOLDER))
-        )
-        values["tls"]["ca"]["key"] = key_b64
-        return values
+        shared = SharedCa(cert_pem=cert_pem, key_pem=_KEY_PLACEHOLDER) if cert_pem is not None else None
+        return split_deletions(build_values(replace(spec, api_endpoint=endpoint, ca=shared)))
 
-    return pulumi.Output.all(api_endpoint, cert).apply(build)
+    def values(args: list[Any]) -> dict[str, Any]:
+        kept = built(args)[0]
+        if key_b64 is not None:
+            kept["tls"]["ca"]["key"] = key_b64
+        return kept
+
+    def files(args: list[Any]) -> list[pulumi.Asset]:
+        deleted = built(args)[1]
+        return [pulumi.StringAsset(deletions_yaml(deleted))] if deleted else []
+
+    inputs = pulumi.Output.all(api_endpoint, cert)
+    return ReleaseValues(values=inputs.apply(values), files=inputs.apply(files))
 
 
 # build_values needs some key to encode; the real one is swapped in as a secret Output afterwards.
@@ -71,8 +92,10 @@ def _b64(pem: str) -> str:
 class CiliumReleaseArgs:
     """Inputs of :class:`CiliumRelease`.
 
-    Defaults: chart repository ``https://helm.cilium.io/``, 900 s timeout, atomic (rolls back on failure),
-    10 revisions of history. ``depends_on``: this cluster's CNI takeover patches.
+    ``value_files``: values files merged under ``values`` (the chart defaults to delete, see
+    :class:`ReleaseValues`; default none). Defaults: chart repository ``https://helm.cilium.io/``, 900 s
+    timeout, atomic (rolls back on failure), 10 revisions of history.
+    ``depends_on``: this cluster's CNI takeover patches.
     ``preflight_values``: set while an upgrade is pending, to run the pre-flight release of the target chart
     first (None = no pre-flight). ``after``: other clusters' releases the main release waits for (the
     canary's, or the previous batch's; empty for new clusters and first installs).
@@ -81,6 +104,7 @@ class CiliumReleaseArgs:
     provider: k8s.Provider
     chart_version: str
     values: pulumi.Input[dict[str, Any]]
+    value_files: pulumi.Input[Sequence[pulumi.Asset]] = ()
     depends_on: Sequence[pulumi.Resource] = ()
     repository: str = "https://helm.cilium.io/"
     timeout_seconds: int = 900
@@ -131,6 +155,7 @@ class CiliumRelease(pulumi.ComponentResource):
             namespace=NAMESPACE,
             repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=args.repository),
             values=args.values,
+            value_yaml_files=args.value_files,
             # Every value is ours on every upgrade: never merge with what a hand-run `helm upgrade` left
             # (a `--set` without `--reuse-values` is how the runbook's step 5 dropped its step-3 values).
             reset_values=True,

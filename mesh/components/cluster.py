@@ -252,12 +252,14 @@ class MeshCluster(pulumi.ComponentResource):
         preflight = None
         if rollout is not None and rollout.preflight:
             preflight = pulumi.Output.from_input(self.eks.endpoint).apply(preflight_values)
+        release_values = values_output(cilium_spec(cfg, c, compat), self.eks.endpoint, ca)
         self.release = CiliumRelease(
             name,
             CiliumReleaseArgs(
                 provider=self.eks.provider,
                 chart_version=cfg.cilium.version,
-                values=values_output(cilium_spec(cfg, c, compat), self.eks.endpoint, ca),
+                values=release_values.values,
+                value_files=release_values.files,
                 # After both patches only, in parallel with the node group, never after it: nodes stay
                 # NotReady until their Cilium agent runs, and a managed node group whose nodes never get
                 # Ready fails with NodeCreationFailure after 20-35 min (terraform-aws-eks #1972, #3139,

@@ -29,6 +29,12 @@ What was compared (values.yaml, values.schema.json and templates/validate.yaml o
 * Agents reach the local KVStoreMesh with `clustermesh-apiserver-remote-cert` in 1.16.3 and with
   `clustermesh-apiserver-local-cert` in 1.16.19+ (cilium#33137, backported). Both are generated from
   the shared CA by the chart, so nothing to adapt; tests derive the mapping from the rendered pods.
+* Every line 1.16.3 - 1.20.0 renders `clustermesh.apiserver.service.externalTrafficPolicy` whenever the value
+  is set, whatever the Service type, and values.yaml sets it to `Cluster`. On the ClusterIP Service the
+  builder asks for, the API server refuses that: "may only be set for externally-accessible services"
+  (Kubernetes validation.go `validateServiceExternalTrafficPolicy`; the same class as cilium#34028), and the
+  atomic release rolls back. `adapt_values` deletes the default (`None`, Helm's "delete a default key")
+  whenever the Service is not NodePort/LoadBalancer; mesh/logic/helm_values.py carries the null to Helm.
 * Charts older than 1.16 are rejected: `kubeProxyReplacement`, `tls.ca` and the name rules differ.
 """
 
@@ -148,4 +154,12 @@ def adapt_values(values: Mapping[str, Any], version: str) -> dict[str, Any]:
         del kvstoremesh["enabled"]
         if not kvstoremesh:
             del apiserver["kvstoremesh"]
+    service = apiserver.get("service")
+    if isinstance(service, dict) and service.get("type") not in EXTERNALLY_ACCESSIBLE_SERVICE_TYPES:
+        # The chart default (externalTrafficPolicy: Cluster) is refused on a ClusterIP Service.
+        service.setdefault("externalTrafficPolicy", None)
     return adapted
+
+
+EXTERNALLY_ACCESSIBLE_SERVICE_TYPES = ("NodePort", "LoadBalancer")
+"""Service types on which the API server accepts `externalTrafficPolicy` (validation.go)."""

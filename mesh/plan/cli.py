@@ -47,8 +47,10 @@ from mesh.logic.config import KEYS, NAMESPACE, ConfigError, StackConfig, parse_s
 from mesh.logic.deployed_state import DeployedStateError, parse_deployed, stack_outputs
 from mesh.logic.desired_state import desired_state
 from mesh.logic.eks_versions import AS_OF as EKS_AS_OF
+from mesh.logic.helm_values import release_values
 from mesh.logic.stack_file import installed_provider_keys, load_yaml, parse_stack_document
 from mesh.logic.transitions import TransitionPlan, plan_transition, refusal_message
+from mesh.plan.admission import AdmissionError, manifest_violations, program_violations
 from mesh.plan.compare import compare, load_plan, render_text
 from mesh.plan.deploy_report import deploy_document, estimate_run
 from mesh.plan.deploy_report import markdown as deploy_markdown
@@ -524,6 +526,9 @@ def summary(
                 w(f"      {key} = {json.dumps(value)}")
         for peer in _get(values, "clustermesh.config.clusters") or []:
             w(f"      mesh peer {peer.get('name')} -> {peer.get('address')}:{peer.get('port')}")
+        deleted = release_values(reveal(rel.inputs)) if rel.inputs.get("valueYamlFiles") else {}
+        for path in _deleted_paths(deleted):
+            w(f"      {path} = null (chart default deleted, sent as a values file)")
     if transition is not None:
         w("")
         out.extend(transition_lines(transition, deployed_given=deployed_given))
@@ -548,14 +553,17 @@ def summary(
 def render_dir(run: ProgramRun, directory: Path, *, show_secrets: bool = False) -> list[Path]:
     """Render every Cilium release with the real chart and its exact values, one folder per release.
 
-    Writes ``<release>/values.yaml`` and ``<release>/cilium/templates/...``; Secret data and the CA key
-    are redacted unless ``show_secrets`` (the folder is meant to be a pull-request artifact).
+    Writes ``<release>/values.yaml`` (what Helm receives: the release's values files, then its values) and
+    ``<release>/cilium/templates/...``; Secret data and the CA key are redacted unless ``show_secrets`` (the
+    folder is meant to be a pull-request artifact). Then checks every rendered object with the API server's
+    rules and raises :class:`AdmissionError` listing each violation (the files stay, to be read).
     """
-    from mesh.plan.render import render_cilium, write_manifests
+    from mesh.plan.render import render_cilium, rendered_documents, write_manifests
 
     written: list[Path] = []
+    violations = []
     for rel in run.by_type(RELEASE_TYPE):
-        values = reveal(rel.inputs.get("values") or {})
+        values = release_values(reveal(rel.inputs))
         # The chart comes from the release's own repository, as Helm would fetch it (CILIUM_CHART_REPO wins).
         repository = (rel.inputs.get("repositoryOpts") or {}).get("repo")
         manifests = render_cilium(values, str(rel.inputs.get("version")), repository)
@@ -565,7 +573,21 @@ def render_dir(run: ProgramRun, directory: Path, *, show_secrets: bool = False) 
         (folder / "values.yaml").write_text(yaml.safe_dump(shown, sort_keys=True))
         written.append(folder / "values.yaml")
         written += write_manifests(manifests, folder, redact_secrets=not show_secrets)
+        violations += manifest_violations(rel.name, rendered_documents(manifests))
+    if violations:
+        raise AdmissionError(violations)
     return written
+
+
+def _deleted_paths(values: Mapping[str, Any], prefix: str = "") -> list[str]:
+    """Dotted paths of the ``None`` leaves of `values` (chart defaults the release deletes)."""
+    paths: list[str] = []
+    for key, value in values.items():
+        if value is None:
+            paths.append(f"{prefix}{key}")
+        elif isinstance(value, Mapping):
+            paths += _deleted_paths(value, f"{prefix}{key}.")
+    return paths
 
 
 def _redact_ca_key(values: dict[str, Any]) -> dict[str, Any]:
@@ -596,7 +618,9 @@ environment variables:
 exit codes:
   0  planned (and compared)
   2  invalid stack file or config: every problem on stderr, naming the file and the key; a chart
-     that cannot be fetched or verified; an unreadable --compare plan. Never a traceback.
+     that cannot be fetched or verified; an unreadable --compare plan; an object the Kubernetes API server
+     would refuse (its own validation rules, mesh/logic/apiserver_rules.py: object, field and rule named).
+     Never a traceback.
 """
 
 
@@ -650,6 +674,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         deployed = read_deployed(args.deployed) if args.deployed else None
         today = checked_on()
         cfg, run = evaluate(args.stack, ROOT, deployed=deployed)
+        refused = program_violations(run)
+        if refused:
+            raise AdmissionError(refused)
     except (ConfigError, ValueError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
@@ -668,6 +695,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             written = render_dir(run, args.render_dir, show_secrets=args.show_secrets)
         except ChartError as err:
             print(f"error: cannot render the Cilium chart: {err}", file=sys.stderr)
+            return 2
+        except AdmissionError as err:
+            print(f"error: rendered into {args.render_dir}, but {err}", file=sys.stderr)
             return 2
         print(f"rendered {len(written)} manifests into {args.render_dir}")
     if base is not None:
