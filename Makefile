@@ -13,7 +13,7 @@ export CILIUM_CHARTS_DIR := $(abspath ../shared/charts)
 endif
 endif
 
-.PHONY: install install-dev plan charts guardrails test lint bench verify freshness clean
+.PHONY: install install-dev plan charts guardrails test lint bench verify freshness aws-models clean
 
 $(VENV)/.runtime: requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -21,8 +21,10 @@ $(VENV)/.runtime: requirements.txt
 	$(PY) -m pip install --quiet -r requirements.txt
 	touch $@
 
-$(VENV)/.dev: $(VENV)/.runtime requirements-dev.txt
+$(VENV)/.dev: $(VENV)/.runtime requirements-dev.txt requirements-aws-models.txt
 	$(PY) -m pip install --quiet -r requirements-dev.txt
+	# botocore's service models only (no dependencies: it pins python-dateutil<3, the kubernetes client >=3).
+	$(PY) -m pip install --quiet --no-deps --upgrade --target $(VENV)/aws-models -r requirements-aws-models.txt
 	touch $@
 
 install: $(VENV)/.runtime
@@ -65,6 +67,11 @@ bench: $(VENV)/.dev
 ## `python -m mesh.charts update` first for today's index; the weekly workflow does both.
 freshness: $(VENV)/.dev
 	$(PY) -m mesh.plan.freshness $(FRESHNESS_ARGS)
+
+## Re-extract mesh/logic/aws_models.json (the AWS API limits the config checks use) from the botocore pinned
+## in requirements-aws-models.txt, after bumping that pin; the tests compare the two.
+aws-models: $(VENV)/.dev
+	$(PY) tools/extract_aws_models.py $(VENV)/aws-models/botocore/data
 
 ## Checks a deployed mesh for real (needs the stack's outputs and cluster access).
 verify: $(VENV)/.runtime

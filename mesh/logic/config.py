@@ -32,6 +32,7 @@ from pydantic import (
 )
 from pydantic.alias_generators import to_camel
 
+from mesh.logic import aws_rules
 from mesh.logic.access_entries import (
     ACCESS_POLICIES,
     RESERVED_GROUP_PREFIXES,
@@ -419,6 +420,22 @@ class EksConfig(_Model):
         return value
 
     @model_validator(mode="after")
+    def _config_map_needs_a_reachable_endpoint(self) -> EksConfig:
+        # pulumi-eks (nodejs/eks/cluster/cluster.ts, the `nodeAccess` ConfigMap) writes kube-system/aws-auth
+        # through its own Kubernetes provider inside the construct for any mode but API. That call waits for
+        # none of this stack's API-path resources (tcp/443 rules, external peering routes), which need the
+        # construct's cluster security group and so cannot exist yet: a private-only endpoint never answers.
+        if self.authentication_mode != "API" and not self.public_access_cidrs:
+            raise ValueError(
+                f"authenticationMode {self.authentication_mode} with a private-only endpoint "
+                "(publicAccessCidrs empty) cannot deploy: pulumi-eks writes kube-system/aws-auth inside the "
+                "cluster construct, before any route or security group rule to the private endpoint exists. "
+                "Use authenticationMode: API with eks.accessEntries, or give publicAccessCidrs for the "
+                "deploy host"
+            )
+        return self
+
+    @model_validator(mode="after")
     def _world_needs_opt_in(self) -> EksConfig:
         if "0.0.0.0/0" in self.public_access_cidrs and not self.allow_public_access_from_anywhere:
             raise ValueError(
@@ -472,7 +489,8 @@ class StackConfig(_Model):
         return cluster.node_group or self.node_group
 
     def common_tags(self) -> dict[str, str]:
-        """Tags on every AWS resource: project, stack, account, ``managed-by``, then user tags."""
+        """Tags on every AWS resource: project, stack, account, ``managed-by`` (``COMMON_TAG_KEYS``), then
+        user tags."""
         return {
             "project": self.project,
             "stack": self.stack,
@@ -481,6 +499,9 @@ class StackConfig(_Model):
             **dict(self.tags),
         }
 
+
+COMMON_TAG_KEYS = ("project", "stack", "account", "managed-by")
+"""The tags :meth:`StackConfig.common_tags` puts on every AWS resource before the user's."""
 
 # Keys the program reads (without namespace) and whether each is required.
 KEYS: dict[str, bool] = {
@@ -816,6 +837,57 @@ def _max_pods_checks(
     return problems
 
 
+def _aws_checks(
+    raw: Mapping[str, Any],
+    clusters: Sequence[tuple[int, ClusterConfig | _ClusterFields]],
+    sections: Mapping[str, Any],
+    stack_group: NodeGroupConfig | None,
+    az_count: int,
+) -> list[str]:
+    """What AWS would refuse minutes into a deploy (mesh/logic/aws_rules.py, each rule citing its source)."""
+    problems: list[str] = []
+    network = sections.get("network")
+    if network is not None:
+        key = "network.availabilityZones" if network.availability_zones is not None else "network.azCount"
+        if (problem := aws_rules.az_count_problem(az_count)) is not None:
+            problems.append(f"{key}: {problem}")
+    eks = sections.get("eks")
+    if eks is not None and (problem := aws_rules.service_cidr_problem(eks.service_cidr)) is not None:
+        problems.append(f"eks.serviceCidr: {problem}")
+    cilium = sections.get("cilium")
+    if cilium is not None and (problem := aws_rules.chart_repository_problem(cilium.repository)) is not None:
+        problems.append(f"cilium.repository: {problem}")
+    groups: dict[str, NodeGroupConfig] = {}
+    for i, c in clusters:
+        for field in ("vpcCidr", "podCidr"):
+            cidr = c.vpc_cidr if field == "vpcCidr" else c.pod_cidr
+            if cidr is not None and (problem := aws_rules.special_range_problem(cidr)) is not None:
+                problems.append(f"clusters[{i}].{field}: {problem}")
+        own = getattr(c, "node_group", None)
+        group = own if own is not None else stack_group
+        if own is not None:
+            groups[f"clusters[{i}].nodeGroup.instanceTypes"] = own
+        elif stack_group is not None:
+            groups["nodeGroup.instanceTypes"] = stack_group
+        if cilium is not None and group is not None and c.pod_cidr is not None:
+            # Every node, the update's extra ones included, takes one per-node block of the pod CIDR.
+            blocks = 2 ** max(0, cilium.pod_cidr_mask_size - IPv4Network(c.pod_cidr).prefixlen)
+            peak = group.max_size + aws_rules.update_surge(az_count)
+            if blocks < peak:
+                problems.append(
+                    f"clusters[{i}].podCidr: {c.pod_cidr} holds {blocks} per-node "
+                    f"/{cilium.pod_cidr_mask_size} blocks, but the node group can reach {peak} nodes "
+                    f"(maxSize {group.max_size} plus "
+                    f"{aws_rules.update_surge(az_count)} during a managed node group update)"
+                )
+    for key, group in groups.items():
+        problems.extend(aws_rules.instance_type_problems(group.instance_types, key))
+    tags = raw.get("tags")
+    if isinstance(tags, Mapping):
+        problems.extend(aws_rules.tag_problems(tags, common=len(COMMON_TAG_KEYS)))
+    return problems
+
+
 def _eks_offers(
     clusters: Sequence[tuple[int, ClusterConfig | _ClusterFields]], eks: EksConfig | None, today: date
 ) -> list[str]:
@@ -883,6 +955,9 @@ def parse_stack_config(
     elif not isinstance(region, str) or not AWS_REGION_RE.match(region):
         problems.append(f"aws:region: {region!r} is not an AWS region name such as us-east-1")
         region = None
+    elif (region_problem := aws_rules.region_problem(region)) is not None:
+        problems.append(f"aws:region: {region_problem}")
+        region = None
 
     clusters_raw = raw.get("clusters")
     parsed_clusters: list[tuple[int, ClusterConfig | _ClusterFields]] = []
@@ -935,6 +1010,8 @@ def parse_stack_config(
             problems.append("network.availabilityZones: must be a non-empty list of distinct AZ names")
         elif region and not all(az.startswith(region) for az in azs):
             problems.append(f"network.availabilityZones: every AZ must be in region {region}")
+
+    problems.extend(_aws_checks(raw, parsed_clusters, sections, stack_group, az_count))
 
     # Counted whenever the sections it reads parsed, so it is reported with every other problem.
     if parsed_clusters and all(

@@ -45,7 +45,18 @@ def domain_problem(domain: str) -> str | None:
         )
     if len(domain) + 1 + _MAX_CLUSTER_NAME > _MAX_NAME:
         return f"{domain!r} is too long: <cluster>.{domain} must fit in {_MAX_NAME} characters"
+    for zone in COREDNS_ZONES:
+        if domain == zone or domain.endswith(f".{zone}"):
+            return (
+                f"{domain!r} is inside {zone}, which CoreDNS answers itself (EKS Corefile: kubernetes "
+                f"{' '.join(COREDNS_ZONES)}): pods would never reach the private zone"
+            )
     return None
+
+
+COREDNS_ZONES = ("cluster.local", "in-addr.arpa", "ip6.arpa")
+"""Zones the EKS CoreDNS ``kubernetes`` plugin is authoritative for (the add-on's Corefile:
+``kubernetes cluster.local in-addr.arpa ip6.arpa``); a name under them is never forwarded."""
 
 
 def mesh_address(cluster_name: str, domain: str = DEFAULT_MESH_DOMAIN) -> str:
