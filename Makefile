@@ -13,7 +13,7 @@ export CILIUM_CHARTS_DIR := $(abspath ../shared/charts)
 endif
 endif
 
-.PHONY: install install-dev plan charts guardrails test lint bench verify freshness aws-models clean
+.PHONY: install install-dev plan charts guardrails test lint bench verify freshness aws-models doctor clean
 
 $(VENV)/.runtime: requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -72,6 +72,10 @@ freshness: $(VENV)/.dev
 ## in requirements-aws-models.txt, after bumping that pin; the tests compare the two.
 aws-models: $(VENV)/.dev
 	$(PY) tools/extract_aws_models.py $(VENV)/aws-models/botocore/data
+
+## Is this host ready for a real `pulumi preview/up` of $(STACK)? aws CLI, Pulumi CLI, credentials (mesh/doctor.py).
+doctor: $(VENV)/.runtime
+	$(PY) -m mesh.doctor $(STACK)
 
 ## Checks a deployed mesh for real (needs the stack's outputs and cluster access).
 verify: $(VENV)/.runtime

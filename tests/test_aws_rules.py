@@ -191,9 +191,14 @@ def test_tags() -> None:
     assert len(aws_rules.tag_problems({"AWS:thing": "v"}, common)) == 1  # reserved, any case
     assert len(aws_rules.tag_problems({"owner": "a|b"}, common)) == 1  # '|' is not allowed
     assert len(aws_rules.tag_problems({"owner": 5}, common)) == 1
-    room = aws_rules.MAX_TAGS_PER_RESOURCE - common - aws_rules.PROGRAM_TAGS
+    # The mesh's hosted zone is the tightest: Route 53 takes 10 tags, 4 are common.
+    room = aws_rules.route53_max_tags() - common
+    assert room == 6
     assert aws_rules.tag_problems({f"t{n}": "v" for n in range(room)}, common) == []
-    assert len(aws_rules.tag_problems({f"t{n}": "v" for n in range(room + 1)}, common)) == 1
+    (problem,) = aws_rules.tag_problems({f"t{n}": "v" for n in range(room + 1)}, common)
+    assert "Route 53 hosted zone takes 10 tags" in problem
+    many = aws_rules.tag_problems({f"t{n}": "v" for n in range(50)}, common)
+    assert len(many) == 1 and "more than AWS's 50" in many[0]
 
 
 def test_program_tags_match_what_the_plan_registers() -> None:

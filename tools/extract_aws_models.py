@@ -50,7 +50,7 @@ def _retention_days(logs: dict[str, Any]) -> list[int]:
 
 
 def extract(data: Path) -> dict[str, Any]:
-    ec2, eks, logs, iam = (load_model(data, s) for s in ("ec2", "eks", "logs", "iam"))
+    ec2, eks, logs, iam, route53 = (load_model(data, s) for s in ("ec2", "eks", "logs", "iam", "route53"))
     pin = next(line.split("==")[1] for line in PIN.read_text().splitlines() if line.startswith("botocore=="))
     endpoints = json.loads((data / "endpoints.json").read_text())
     regions = {p["partition"]: sorted(p["regions"]) for p in endpoints["partitions"]}
@@ -75,6 +75,7 @@ def extract(data: Path) -> dict[str, Any]:
             "retentionInDays": _retention_days(logs),
             "LogGroupName": _shape(logs, "LogGroupName", "min", "max", "pattern"),
         },
+        "route53": {"TagList": _shape(route53, "TagList", "min", "max")},
         "iam": {
             "roleNameType": _shape(iam, "roleNameType", "min", "max", "pattern"),
             "tagKeyType": _shape(iam, "tagKeyType", "min", "max", "pattern"),

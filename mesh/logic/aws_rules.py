@@ -122,12 +122,23 @@ def tag_problems(tags: Mapping[str, Any], common: int, key: str = "tags") -> lis
                 f"{where}: a tag value may hold letters, digits, spaces and {_EXTRA_TEXT} only (tagValueType)"
             )
     room = MAX_TAGS_PER_RESOURCE - common - PROGRAM_TAGS
+    zone_room = route53_max_tags() - common
     if len(tags) > room:
         problems.append(
             f"{key}: {len(tags)} tags; with the {common} common and up to {PROGRAM_TAGS} program tags a "
             f"resource would carry more than AWS's {MAX_TAGS_PER_RESOURCE} (at most {room} here)"
         )
+    elif len(tags) > zone_room:
+        problems.append(
+            f"{key}: {len(tags)} tags; the mesh's Route 53 hosted zone takes {route53_max_tags()} tags "
+            f"(Route 53 TagList), {common} of them common: at most {zone_room} here"
+        )
     return problems
+
+
+def route53_max_tags() -> int:
+    """Route 53 ``TagList`` max: a hosted zone carries at most 10 tags (botocore route53 model)."""
+    return int(models()["route53"]["TagList"]["max"])
 
 
 GRAVITON_FAMILY = re.compile(r"^(a1|[a-z]+\d+[a-z]*g[a-z]*)$")
@@ -221,3 +232,44 @@ def chart_repository_problem(url: str) -> str | None:
     if any(ch.isspace() for ch in url):
         return f"{url!r} contains whitespace"
     return None
+
+
+# --- facts only AWS knows, asked in a real run (mesh/components/live_checks.py) --------------------
+
+EKS_UNSUPPORTED_ZONE_IDS = frozenset({"use1-az3", "usw1-az2", "cac1-az3"})
+"""Zone ids where EKS creates no control plane: "in us-east-1 ... use1-az3, us-west-1 ... usw1-az2 and
+ca-central-1 ... cac1-az3" (EKS user guide, "View Amazon EKS networking requirements for VPC and subnets",
+subnet requirements). AZ names map to zone ids per account, so only AWS can say which name is which."""
+
+
+def zone_problems(wanted: Sequence[str], zones: Sequence[tuple[str, str]], region: str) -> list[str]:
+    """Configured AZ names against the account's available zones ``(name, zone id)`` of `region`."""
+    known = dict(zones)
+    key = "network.availabilityZones"
+    problems = [
+        f"{key}: {az} is not an available zone of {region} in this account "
+        f"(available: {', '.join(sorted(known))})"
+        for az in wanted
+        if az not in known
+    ]
+    for az in wanted:
+        if known.get(az) in EKS_UNSUPPORTED_ZONE_IDS:
+            problems.append(
+                f"{key}: {az} is zone {known[az]} in this account, where EKS does not create control planes; "
+                "pick other zones (network.availabilityZones)"
+            )
+    return problems
+
+
+def offering_problems(
+    groups: Mapping[str, Sequence[str]], offered: set[tuple[str, str]], zones: Sequence[str]
+) -> list[str]:
+    """Each node group's instance types must be offered in every zone its subnets use
+    (``DescribeInstanceTypeOfferings`` with location type availability-zone)."""
+    problems: list[str] = []
+    for key, types in groups.items():
+        for name in types:
+            missing = [az for az in zones if (name, az) not in offered]
+            if missing:
+                problems.append(f"{key}: {name} is not offered in {', '.join(missing)}")
+    return problems

@@ -31,6 +31,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import textwrap
 from collections import Counter
 from collections.abc import Collection, Mapping, Sequence
 from datetime import date
@@ -41,6 +42,7 @@ import yaml
 
 from mesh.charts.fetch import ChartError
 from mesh.charts.versions import published_versions
+from mesh.components.run_mode import OFFLINE_NOTE
 from mesh.logic.clock import ClockError, Today
 from mesh.logic.clock import today as clock_today
 from mesh.logic.config import KEYS, NAMESPACE, ConfigError, StackConfig, parse_stack_config, quota_usage
@@ -388,6 +390,7 @@ def summary(
         f"account {cfg.account}, region {cfg.region}, AZs {', '.join(cfg.availability_zones)}, "
         f"NAT gateways: {cfg.network.nat_gateways}, EKS service CIDR {cfg.eks.service_cidr}"
     )
+    w(textwrap.fill(OFFLINE_NOTE, width=110))
     w("")
     w("Clusters")
     for c in cfg.clusters:

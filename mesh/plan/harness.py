@@ -28,9 +28,10 @@ from google.protobuf import json_format, struct_pb2
 from pulumi.runtime import mocks as pulumi_mocks
 from pulumi.runtime import settings as pulumi_settings
 from pulumi.runtime.config import set_all_config
-from pulumi.runtime.proto import resource_pb2
+from pulumi.runtime.proto import provider_pb2, resource_pb2
 from pulumi.runtime.stack import run_in_stack
 
+from mesh.components import run_mode
 from mesh.plan import sdk_speedups
 
 SIG_KEY = "4dabf18193072939515e22adb298388d"
@@ -177,6 +178,10 @@ class NewResource:
     register_child: Callable[[str, str, dict[str, Any]], ResourceRef]
 
 
+class InvokeFailure(Exception):
+    """Raised by a :class:`ResourceMocks` ``call`` to answer an invoke the way a failing provider does."""
+
+
 class ResourceMocks:
     """Computes ids and outputs for registered resources; subclass per program."""
 
@@ -285,7 +290,13 @@ class PlanMonitor(pulumi_mocks.MockMonitor):
                 raise KeyError(f"unknown resource {args['urn']}")
             ret = {"urn": found.urn, "id": found.id, "state": found.state}
         else:
-            ret = self.plan_mocks.call(request.tok, args)
+            try:
+                ret = self.plan_mocks.call(request.tok, args)
+            except InvokeFailure as failure:
+                # What a provider error looks like to the SDK: it raises "invoke of <tok> failed: ...".
+                return resource_pb2.ResourceInvokeResponse(
+                    failures=[provider_pb2.CheckFailure(property="", reason=str(failure))]
+                )
         return resource_pb2.ResourceInvokeResponse(**{"return": encode_struct(ret)})
 
 
@@ -434,6 +445,7 @@ def run_program(
     secret_keys: list[str] | None = None,
     stack_outputs: Mapping[str, Mapping[str, Any]] | None = None,
     speedups: bool = True,
+    live_checks: bool = False,
 ) -> ProgramRun:
     """Evaluate ``program`` (a ``__main__.py`` path or a callable) offline and return its graph.
 
@@ -441,6 +453,8 @@ def run_program(
     ``stack_outputs`` answers StackReferences: fully qualified stack name -> that stack's outputs (a stack
     not listed has none). Runs are serialized: Pulumi's runtime state is process-global. ``speedups``
     (default on) applies :mod:`mesh.plan.sdk_speedups`, which change the cost of a run, never its result.
+    ``live_checks`` (default off: offline) lets :mod:`mesh.components.live_checks` ask its invokes, which
+    ``mocks.call`` must then answer.
     """
     with _RUN_LOCK:
         monitor = PlanMonitor(mocks, project, stack, stack_outputs)
@@ -476,6 +490,7 @@ def run_program(
         try:
             asyncio.set_event_loop(loop)
             with (
+                run_mode.offline(not live_checks),
                 sdk_speedups.sdk_speedups(speedups),
                 _program_env(project_dir or Path.cwd()),
                 _collector_paused(),
@@ -509,6 +524,7 @@ def run_program(
 
 
 __all__ = [
+    "InvokeFailure",
     "NewResource",
     "ProgramRun",
     "Registration",
