@@ -5,6 +5,7 @@ line for chart skips."""
 from __future__ import annotations
 
 import os
+import shutil
 from datetime import date
 from pathlib import Path
 
@@ -12,7 +13,8 @@ import pytest
 
 from mesh.logic.clock import ENV as CLOCK_ENV
 from mesh.logic.config import StackConfig
-from mesh.plan.cli import evaluate, evaluate_config
+from mesh.plan import cli
+from mesh.plan.cli import ROOT, evaluate, evaluate_config
 from mesh.plan.harness import ProgramRun
 from mesh.plan.synthetic import synthetic_config
 from tests.chart_archives import HOW_TO_FIX, SKIP_PREFIX
@@ -68,3 +70,12 @@ def devstg() -> tuple[StackConfig, ProgramRun]:
 def three() -> tuple[StackConfig, ProgramRun]:
     """A synthetic stack of three clusters with the demo on."""
     return evaluate_config("cilium-mesh", "three", synthetic_config(3, demo=True))
+
+
+@pytest.fixture
+def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A project directory holding Pulumi.yaml; `python -m mesh.plan` (in-process) reads stacks from it
+    (tests that write stack files of their own: test_config_errors.py, test_aws_rules.py)."""
+    shutil.copy(ROOT / "Pulumi.yaml", tmp_path / "Pulumi.yaml")
+    monkeypatch.setattr(cli, "ROOT", tmp_path)
+    return tmp_path

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 from pathlib import Path
 
 import pytest
@@ -23,13 +22,6 @@ from tests.chart_archives import in_ci
 
 DEVSTG = (ROOT / "Pulumi.devstg.yaml").read_text()
 BOTOCORE_DATA = Path(os.environ.get("AWS_MODELS_DATA", ROOT / "venv" / "aws-models" / "botocore" / "data"))
-
-
-@pytest.fixture
-def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    shutil.copy(ROOT / "Pulumi.yaml", tmp_path / "Pulumi.yaml")
-    monkeypatch.setattr(cli, "ROOT", tmp_path)
-    return tmp_path
 
 
 def problems_of(project: Path, text: str, capsys: pytest.CaptureFixture[str]) -> list[str]:

@@ -13,21 +13,12 @@ import pulumi
 import pytest
 
 from mesh.logic.config import ConfigError
-from mesh.plan import cli
 from mesh.plan.cli import main, read_stack
 from mesh.plan.harness import ResourceMocks, run_program
 from mesh.plan.synthetic import synthetic_config
 
 ROOT = Path(__file__).resolve().parent.parent
 DEVSTG = (ROOT / "Pulumi.devstg.yaml").read_text()
-
-
-@pytest.fixture
-def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A project directory holding Pulumi.yaml; `python -m mesh.plan` (in-process) reads stacks from it."""
-    shutil.copy(ROOT / "Pulumi.yaml", tmp_path / "Pulumi.yaml")
-    monkeypatch.setattr(cli, "ROOT", tmp_path)
-    return tmp_path
 
 
 def plan_errors(project: Path, text: str, capsys: pytest.CaptureFixture[str]) -> list[str]:

@@ -72,9 +72,14 @@ class AwsAnswers(PlanMocks):
         return super().call(token, args)
 
 
-def run_live(
-    mocks: AwsAnswers, extra: dict[str, Any] | None = None, *, cli: str | None = "aws-cli/2.22.0 Python/3.12"
+def run_devstg(
+    mocks: AwsAnswers,
+    extra: dict[str, Any] | None = None,
+    *,
+    live: bool = True,
+    cli: str | None = "aws-cli/2.22.0 Python/3.12",
 ) -> ProgramRun:
+    """devstg under the mock runtime, the live checks on (`live`), the host's aws CLI answering `cli`."""
     project, config, secrets = read_stack_files("devstg", ROOT)
     config = {**config, **(extra or {})}
     encoded = {k: v if isinstance(v, str) else json.dumps(v) for k, v in config.items()}
@@ -89,10 +94,13 @@ def run_live(
             mocks=mocks,
             project_dir=ROOT,
             secret_keys=secrets,
-            live_checks=True,
+            live_checks=live,
         )
     finally:
         live_checks.aws_cli_version = original
+
+
+run_live = run_devstg
 
 
 def test_a_good_account_deploys_and_each_fact_was_asked() -> None:
@@ -148,17 +156,7 @@ def test_a_failed_invoke_fails_closed_and_every_problem_is_listed() -> None:
 
 def test_offline_nothing_is_asked() -> None:
     mocks = AwsAnswers()
-    project, config, secrets = read_stack_files("devstg", ROOT)
-    encoded = {k: v if isinstance(v, str) else json.dumps(v) for k, v in config.items()}
-    run_program(
-        ROOT / "__main__.py",
-        project=project,
-        stack="devstg",
-        config=encoded,
-        mocks=mocks,
-        project_dir=ROOT,
-        secret_keys=secrets,
-    )
+    run_devstg(mocks, live=False, cli=None)  # not even the aws CLI is asked
     assert not any("getAvailabilityZones" in c or "getInstanceTypeOfferings" in c for c in mocks.calls)
 
 
