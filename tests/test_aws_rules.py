@@ -21,6 +21,8 @@ from mesh.plan.cli import ROOT, evaluate, main
 from tests.chart_archives import in_ci
 
 DEVSTG = (ROOT / "Pulumi.devstg.yaml").read_text()
+PINNED_EKS = '    kubernetesVersion: "1.35"\n'
+CILIUM = "  cilium-mesh:cilium:\n"
 BOTOCORE_DATA = Path(os.environ.get("AWS_MODELS_DATA", ROOT / "venv" / "aws-models" / "botocore" / "data"))
 
 
@@ -48,11 +50,11 @@ def test_every_aws_refusal_is_listed_at_once(project: Path, capsys: pytest.Captu
         ("instanceTypes: [t3.large]", "instanceTypes: [t3.large, m7g.large, t3.hyuge]"),
         ("azCount: 2", "azCount: 1"),
         ("podCidr: 10.50.0.0/16", "podCidr: 169.254.0.0/16"),
-        ("    version: 1.16.3\n", '    version: 1.16.3\n    repository: "helm.cilium.io"\n'),
+        ("  cilium-mesh:cilium:\n", '  cilium-mesh:cilium:\n    repository: "helm.cilium.io"\n'),
         ("  cilium-mesh:demo: true", "  cilium-mesh:demo: true\n  cilium-mesh:tags:\n    aws:owner: me\n"),
         (
-            "  cilium-mesh:network:",
-            "  cilium-mesh:eks:\n    serviceCidr: 100.64.0.0/16\n  cilium-mesh:network:",
+            '    kubernetesVersion: "1.35"\n',
+            '    kubernetesVersion: "1.35"\n    serviceCidr: 100.64.0.0/16\n',
         ),
     )
     problems = problems_of(project, text, capsys)
@@ -102,7 +104,10 @@ def test_region_outside_every_partition(project: Path, capsys: pytest.CaptureFix
 
 def test_mesh_domain_inside_what_coredns_answers(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
     text = devstg_with(
-        ("    version: 1.16.3\n", "    version: 1.16.3\n    clustermesh:\n      domain: mesh.cluster.local\n")
+        (
+            "  cilium-mesh:cilium:\n",
+            "  cilium-mesh:cilium:\n    clustermesh:\n      domain: mesh.cluster.local\n",
+        )
     )
     problems = problems_of(project, text, capsys)
     assert any("cilium.clustermesh.domain" in p and "CoreDNS answers itself" in p for p in problems), problems
@@ -263,8 +268,8 @@ def test_config_map_auth_with_a_private_endpoint_is_refused(
     project: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """pulumi-eks writes aws-auth inside the construct; a private-only endpoint never answers it."""
-    eks = "  cilium-mesh:eks:\n    authenticationMode: API_AND_CONFIG_MAP\n  cilium-mesh:network:"
-    problems = problems_of(project, devstg_with(("  cilium-mesh:network:", eks)), capsys)
+    eks = '    kubernetesVersion: "1.35"\n    authenticationMode: API_AND_CONFIG_MAP\n'
+    problems = problems_of(project, devstg_with(('    kubernetesVersion: "1.35"\n', eks)), capsys)
     assert len(problems) == 1
     assert problems[0].startswith("eks: authenticationMode API_AND_CONFIG_MAP with a private-only endpoint")
     assert "pulumi-eks writes kube-system/aws-auth inside the cluster construct" in problems[0]

@@ -33,7 +33,7 @@ from tests.chart_archives import closed_port_url, need_chart, need_index
 
 ROOT = Path(__file__).resolve().parent.parent
 LOCKED = read_lock()
-RUNBOOK = "1.16.3"  # devstg's version
+RUNBOOK = "1.19.6"  # devstg's version (the plan test renders devstg from the mirror)
 OTHER = "1.18.12"
 
 
@@ -143,7 +143,7 @@ def test_download_follows_relative_urls_verifies_and_caches(mirror: Mirror, tmp_
     assert path == tmp_path / "cache" / f"cilium-{RUNBOOK}.tgz"
     assert hashlib.sha256(path.read_bytes()).hexdigest() == LOCKED[RUNBOOK]
     assert (tmp_path / "cache" / "index.yaml").read_bytes() == mirror.official["index.yaml"]
-    assert sorted(p.name for p in (tmp_path / "cache").iterdir()) == ["cilium-1.16.3.tgz", "index.yaml"]
+    assert sorted(p.name for p in (tmp_path / "cache").iterdir()) == [f"cilium-{RUNBOOK}.tgz", "index.yaml"]
 
     # Second run: the repository is gone, the cache answers.
     mirror.stop()
@@ -365,7 +365,8 @@ def test_plan_renders_from_a_mirror_then_from_the_cache_alone(mirror: Mirror, tm
     assert first.returncode == 0, first.stderr
     assert mirror.requests == ["/cilium/index.yaml", f"/cilium/cilium-{RUNBOOK}.tgz"]
     config = project / "out/first/bb-apps-devstg-eks-training/cilium/templates/cilium-configmap.yaml"
-    assert "cluster-name: bb-apps-devstg-eks-training" in config.read_text()
+    (cilium_config,) = [d for d in yaml.safe_load_all(config.read_text()) if d]
+    assert cilium_config["data"]["cluster-name"] == "bb-apps-devstg-eks-training"
 
     mirror.stop()
     second = plan("out/second")

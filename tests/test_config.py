@@ -52,7 +52,9 @@ def test_devstg_stack_file_parses_to_the_runbook_clusters() -> None:
         ("bb-apps-devstg-eks-training", 1, "10.3.0.0/16", "10.50.0.0/16"),
         ("bb-apps-devstg-eks-demoapps", 2, "10.1.0.0/16", "10.60.0.0/16"),
     ]
-    assert cfg.cilium.version == "1.16.3"
+    # Issue 17: a pair EKS supports and Cilium e2e-tests, both pinned in the file.
+    assert (cfg.cilium.version, cfg.eks.kubernetes_version) == ("1.19.6", "1.35")
+    assert "kubernetes_version" in cfg.eks.model_fields_set
     assert cfg.availability_zones == ("us-east-1a", "us-east-1b")
     assert cfg.network.nat_gateways == "single"
 
@@ -250,3 +252,24 @@ def test_disjoint_slots_parse_and_forced_overlap_is_named(slots: list[int], data
     assert any(f"clusters[{j}].podCidr" in p and f"clusters[{i}].vpcCidr {net}" in p for p in found) or any(
         f"clusters[{i}].vpcCidr" in p and f"clusters[{j}].podCidr {net}" in p for p in found
     ), found
+
+
+def test_a_stack_relying_on_the_code_default_version_is_warned() -> None:
+    """Issue 17: a moving default would upgrade clusters by itself, so relying on it is a warning."""
+    from mesh.logic.config import EksConfig, code_default_warnings
+
+    project, config, _ = read_stack_files("devstg")
+    assert code_default_warnings(validate(project, "devstg", config)) == []
+    unpinned = {k: v for k, v in config.items() if k != "cilium-mesh:eks"}
+    (warning,) = code_default_warnings(validate(project, "devstg", unpinned))
+    default = EksConfig.model_fields["kubernetes_version"].default
+    assert warning.startswith(
+        f"eks.kubernetesVersion is not set: bb-apps-devstg-eks-training, bb-apps-devstg-eks-demoapps run the "
+        f"code default {default}"
+    )
+    # Pinned per cluster is pinned too.
+    clusters = [{**c, "kubernetesVersion": "1.35"} for c in unpinned["cilium-mesh:clusters"]]
+    assert (
+        code_default_warnings(validate(project, "devstg", {**unpinned, "cilium-mesh:clusters": clusters}))
+        == []
+    )

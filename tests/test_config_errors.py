@@ -69,10 +69,7 @@ def test_misspelled_aws_key_is_checked_against_the_installed_provider(
 
 
 def test_unquoted_kubernetes_version_says_quote_it(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    text = DEVSTG.replace(
-        "  cilium-mesh:demo: true",
-        "  cilium-mesh:demo: true\n  cilium-mesh:eks:\n    kubernetesVersion: 1.30",
-    )
+    text = DEVSTG.replace('    kubernetesVersion: "1.35"', "    kubernetesVersion: 1.30")
     text = text.replace(
         "      podCidr: 10.60.0.0/16", "      podCidr: 10.60.0.0/16\n      kubernetesVersion: 1.34"
     )
@@ -105,7 +102,7 @@ def test_cilium_version_not_in_the_repository_index(
     (charts / "index.yaml").write_text(json.dumps({"apiVersion": "v1", "entries": {"cilium": entries}}))
     monkeypatch.setenv("CILIUM_CHARTS_DIR", str(charts))
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))  # the parsed versions are cached there
-    errors = plan_errors(project, DEVSTG.replace("version: 1.16.3", "version: 1.16.30"), capsys)
+    errors = plan_errors(project, DEVSTG.replace("version: 1.19.6", "version: 1.16.30"), capsys)
     assert errors == [
         "cilium.version: 1.16.30 is not published in the chart repository index (https://helm.cilium.io/); "
         "latest 1.16 release: 1.16.19"
@@ -175,12 +172,12 @@ def test_config_error_lists_every_problem() -> None:
     ("old", "new", "error"),
     [
         (
-            "  cilium-mesh:cilium:\n    version: 1.16.3\n",
-            "  cilium-mesh:cilium: 1.16.3\n",
-            "cilium: must be a mapping of keys, not the string '1.16.3'",
+            "  cilium-mesh:cilium:\n    version: 1.19.6\n",
+            "  cilium-mesh:cilium: 1.19.6\n",
+            "cilium: must be a mapping of keys, not the string '1.19.6'",
         ),
         (
-            "version: 1.16.3",
+            "version: 1.19.6",
             "version: 1.16",
             'cilium.version: YAML read 1.16 as a number: a chart version is X.Y.Z, e.g. version: "1.16.3"',
         ),

@@ -81,7 +81,7 @@ def test_summary_shows_what_a_reviewer_needs(devstg: tuple[StackConfig, ProgramR
         "bb-apps-devstg-eks-demoapps, 3 routes -> 10.1.0.0/16 in bb-apps-devstg-eks-training" in text
     )
     assert "udp   8472" in text and "from 10.1.0.0/16" in text
-    assert "chart cilium 1.16.3 (release 'cilium' in kube-system)" in text
+    assert "chart cilium 1.19.6 (release 'cilium' in kube-system)" in text
     assert (
         'routingMode = "tunnel"' in text
         and 'ipam.operator.clusterPoolIPv4PodCIDRList = ["10.60.0.0/16"]' in text
@@ -91,7 +91,7 @@ def test_summary_shows_what_a_reviewer_needs(devstg: tuple[StackConfig, ProgramR
 
 
 def test_cli_writes_json_and_rendered_manifests(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    need_chart("1.16.3")
+    need_chart("1.19.6")
     out = tmp_path / "plan.json"
     rendered = tmp_path / "rendered"
     assert main(["devstg", "--json", str(out), "--render-dir", str(rendered)]) == 0

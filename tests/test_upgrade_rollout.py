@@ -176,12 +176,12 @@ def test_plan_cli_exits_2_naming_cluster_and_versions(
 ) -> None:
     deployed = tmp_path / "outputs.json"
     clusters = {
-        "bb-apps-devstg-eks-training": {"id": 1, "podCidr": "10.50.0.0/16", "ciliumVersion": "1.18.12"},
+        "bb-apps-devstg-eks-training": {"id": 1, "podCidr": "10.50.0.0/16", "ciliumVersion": "1.21.1"},
     }
     deployed.write_text(json.dumps({"clusters": clusters}))
     assert main(["devstg", "--deployed", str(deployed)]) == 2
     err = capsys.readouterr().err
-    assert "bb-apps-devstg-eks-training: Cilium 1.18.12 -> 1.16.3 goes back 2 minors" in err
+    assert "bb-apps-devstg-eks-training: Cilium 1.21.1 -> 1.19.6 goes back 2 minors" in err
     assert "Traceback" not in err
 
 

@@ -35,6 +35,7 @@ from mesh.logic.config import (
     NAMESPACE,
     ConfigError,
     StackConfig,
+    code_default_warnings,
     decode_config_value,
     parse_stack_config,
 )
@@ -87,6 +88,8 @@ def load_config() -> StackConfig:
         raise ConfigError([*key_problems, *err.problems]) from None
     if key_problems:
         raise ConfigError(key_problems)
+    for warning in code_default_warnings(cfg):
+        pulumi.log.warn(warning)
     for c in cfg.clusters:
         for warning in (
             compat_warning(cfg.cilium.version, cfg.kubernetes_version(c)),

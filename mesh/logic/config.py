@@ -1034,6 +1034,20 @@ def parse_stack_config(
         raise ConfigError(_pydantic_problems("", err)) from None
 
 
+def code_default_warnings(cfg: StackConfig) -> list[str]:
+    """Versions a stack leaves to the code's default: a later release of this program that moves the
+    default would upgrade the clusters by itself, so every stack should pin them."""
+    pinned_stack_wide = "kubernetes_version" in cfg.eks.model_fields_set
+    unpinned = [c.name for c in cfg.clusters if c.kubernetes_version is None and not pinned_stack_wide]
+    if not unpinned:
+        return []
+    return [
+        f"eks.kubernetesVersion is not set: {', '.join(unpinned)} run the code default "
+        f"{EksConfig.model_fields['kubernetes_version'].default} (mesh/logic/config.py); pin it in the stack "
+        "file, as a new default would upgrade these clusters on the next `pulumi up`"
+    ]
+
+
 def decode_config_value(value: Any) -> Any:
     """Pulumi hands structured config to programs as JSON strings; scalars as plain strings."""
     if not isinstance(value, str) or not value or not (value[:1] in "{[" or value in ("true", "false")):
