@@ -39,7 +39,7 @@ from mesh.logic.config import (
     decode_config_value,
     parse_stack_config,
 )
-from mesh.logic.deployed_state import DeployedStateError, parse_deployed
+from mesh.logic.deployed_state import DeployedStateError, identity_problem, parse_deployed
 from mesh.logic.desired_state import desired_state, effective_max_connected_clusters, mesh_peers
 from mesh.logic.eks_versions import extended_support_warning
 from mesh.logic.k8s_compat import compat_warning
@@ -106,8 +106,12 @@ def check_transition(cfg: StackConfig) -> TransitionPlan:
     Raises ``pulumi.RunError`` naming each refused change (cluster and both values); logs warnings (checks
     that could not be made) and notes (new, removed or renamed clusters, the rollout order).
     """
+    outputs = read_deployed_outputs()
+    foreign = identity_problem(outputs, pulumi.get_project(), pulumi.get_stack())
+    if foreign is not None:
+        raise pulumi.RunError(f"refused, nothing was changed: {foreign}")
     try:
-        deployed = parse_deployed(read_deployed_outputs())
+        deployed = parse_deployed(outputs)
     except DeployedStateError as err:
         raise pulumi.RunError(str(err)) from None
     plan = plan_transition(deployed, desired_state(cfg), published_versions())
@@ -216,6 +220,10 @@ def export_outputs(cfg: StackConfig, built: BuiltMesh) -> None:
             "podCidr": c.pod_cidr,
             "vpcCidr": c.vpc_cidr,
             "availabilityZones": list(cfg.availability_zones),
+            "kubernetesVersion": cfg.kubernetes_version(c),
+            "serviceCidr": cfg.eks.service_cidr,
+            "podCidrMaskSize": cfg.cilium.pod_cidr_mask_size,
+            "meshDomain": mesh_cfg.domain if cfg.mesh_enabled else None,
             # What the next run's transition rules read (mesh/logic/deployed_state.py). The version
             # comes from the release itself: it resolves only when the release succeeded, and a
             # failed update leaves the previous outputs in place.
@@ -239,6 +247,8 @@ def export_outputs(cfg: StackConfig, built: BuiltMesh) -> None:
             "nodeRoleArn": cluster.nodes.role.arn,
         }
     pulumi.export("clusters", outputs)
+    # Whose outputs these are: a later run refuses another project's or stack's (deployed_state.py).
+    pulumi.export("stackIdentity", {"project": pulumi.get_project(), "stack": pulumi.get_stack()})
     zone = built.mesh.zone
     pulumi.export(
         "mesh",

@@ -4,8 +4,9 @@ The program exports, per cluster, under ``clusters.<name>``: ``name``, ``id``, `
 ``ciliumVersion`` (the chart version of the last successful release), ``maxConnectedClusters`` (the value
 the chart got: the configured one in a mesh, the chart default 255 without), ``ciliumInstalledMinor``
 (the minor first installed: the chart's ``upgradeCompatibility``), ``valuesDigest`` (fingerprint of the
-config-derived Cilium values), ``meshPeers`` and ``availabilityZones`` (outputs written before a key existed
-read as None: that rule is skipped once).
+config-derived Cilium values), ``meshPeers``, ``availabilityZones``, ``kubernetesVersion``, ``serviceCidr``,
+``podCidrMaskSize`` and ``meshDomain`` (outputs written before a key existed read as None: that rule is
+skipped once). The top-level ``stackIdentity`` (``{project, stack}``) says whose outputs they are.
 
 Accepted documents: what ``pulumi stack output --json --show-secrets`` prints (``{"clusters": {...}, ...}``),
 an earlier ``python -m mesh.plan --json`` document (its ``outputs``), or ``{}`` (nothing deployed).
@@ -96,10 +97,32 @@ def parse_deployed(document: Any) -> dict[str, DeployedCluster]:
             values_digest=_str(entry.get("valuesDigest")),
             mesh_peers=tuple(str(p) for p in peers) if isinstance(peers, list) else None,
             availability_zones=tuple(str(a) for a in azs) if isinstance(azs, list) else None,
+            kubernetes_version=_str(entry.get("kubernetesVersion")),
+            service_cidr=_str(entry.get("serviceCidr")),
+            pod_cidr_mask_size=_int(entry.get("podCidrMaskSize")),
+            mesh_domain=_str(entry.get("meshDomain")),
         )
     if problems:
         raise DeployedStateError(problems)
     return found
+
+
+def identity_problem(document: Any, project: str, stack: str) -> str | None:
+    """Why `document` is not this stack's own outputs (another project's or stack's), or None.
+
+    Outputs written before ``stackIdentity`` existed cannot say; they pass (the program adds it on the
+    next `up`). Planning against another stack's outputs would read as "destroy every cluster".
+    """
+    identity = stack_outputs(document).get("stackIdentity")
+    if not isinstance(identity, Mapping):
+        return None
+    theirs = (identity.get("project"), identity.get("stack"))
+    if theirs != (project, stack):
+        return (
+            f"the deployed outputs are those of {theirs[0]}/{theirs[1]}, not of {project}/{stack}: pass this "
+            "stack's own outputs (`pulumi stack output --json --show-secrets` of this stack)"
+        )
+    return None
 
 
 def values_digest(config_values: Mapping[str, Any]) -> str:

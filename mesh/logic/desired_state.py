@@ -73,6 +73,10 @@ def desired_state(cfg: StackConfig) -> Desired:
                 chart_version=cfg.cilium.version,
                 values_digest=values_digest(config_fingerprint(cfg, c)),
                 availability_zones=cfg.availability_zones,
+                kubernetes_version=cfg.kubernetes_version(c),
+                service_cidr=cfg.eks.service_cidr,
+                pod_cidr_mask_size=cfg.cilium.pod_cidr_mask_size,
+                mesh_domain=cfg.cilium.clustermesh.domain if cfg.mesh_enabled else None,
             )
             for c in cfg.clusters
         ),

@@ -63,6 +63,10 @@ class DeployedCluster:
     values_digest: str | None = None
     mesh_peers: tuple[str, ...] | None = None
     availability_zones: tuple[str, ...] | None = None
+    kubernetes_version: str | None = None
+    service_cidr: str | None = None
+    pod_cidr_mask_size: int | None = None
+    mesh_domain: str | None = None
 
 
 @dataclass(frozen=True)
@@ -76,6 +80,10 @@ class DesiredCluster:
     chart_version: str
     values_digest: str | None = None
     availability_zones: tuple[str, ...] | None = None
+    kubernetes_version: str | None = None
+    service_cidr: str | None = None
+    pod_cidr_mask_size: int | None = None
+    mesh_domain: str | None = None
 
 
 @dataclass(frozen=True)
@@ -240,6 +248,74 @@ def _identity_rules(
     return refusals, notes
 
 
+def _minor_number(version: str | None) -> tuple[int, int] | None:
+    parts = (version or "").split(".")
+    if len(parts) < 2 or not all(p.isdigit() for p in parts[:2]):
+        return None
+    return int(parts[0]), int(parts[1])
+
+
+def platform_refusals(current: DeployedCluster, want: DesiredCluster) -> list[str]:
+    """Changes EKS or Cilium cannot make in place, each naming the cluster and both values. A value the
+    outputs do not record yet (written before the key existed) is not checked; the next `up` records it.
+
+    * Kubernetes: EKS upgrades a control plane one minor at a time and never downgrades it (EKS user guide,
+      "Update existing cluster to new Kubernetes version").
+    * The service CIDR: ``kubernetesNetworkConfig.serviceIpv4Cidr`` cannot change after creation; a new one
+      replaces the cluster (EKS API ``CreateCluster``; Pulumi plans a replacement).
+    * ``cilium.podCidrMaskSize``: cluster-pool IPAM hands out per-node blocks of that size; nodes keep
+      theirs and the operator refuses a changed mask for a pool in use (Cilium docs, "Cluster Scope IPAM":
+      the pool's mask size cannot be changed).
+    * The mesh domain: every peer's address, the server certificate's SANs and the private zone move
+      together; changing it in place cuts the mesh until every cluster has re-rendered.
+    """
+    name = want.name
+    refusals: list[str] = []
+    have, wanted = _minor_number(current.kubernetes_version), _minor_number(want.kubernetes_version)
+    change = f"{name}: Kubernetes {current.kubernetes_version} -> {want.kubernetes_version}"
+    if have is not None and wanted is not None and have != wanted:
+        if wanted < have:
+            refusals.append(
+                f"{change} is a downgrade; EKS cannot downgrade a control plane: keep the deployed version"
+            )
+        elif wanted[0] != have[0] or wanted[1] > have[1] + 1:
+            step = f"{have[0]}.{have[1] + 1}"
+            refusals.append(
+                f"{change} skips a minor; "
+                f"EKS upgrades one minor at a time: set {step} first (nodes follow in the same up)"
+            )
+    if (
+        current.service_cidr is not None
+        and want.service_cidr is not None
+        and current.service_cidr != want.service_cidr
+    ):
+        refusals.append(
+            f"{name}: eks.serviceCidr {current.service_cidr} -> {want.service_cidr}: EKS cannot change a "
+            "cluster's service CIDR; the change would replace every cluster with everything on it. Keep it"
+        )
+    if (
+        current.pod_cidr_mask_size is not None
+        and want.pod_cidr_mask_size is not None
+        and current.pod_cidr_mask_size != want.pod_cidr_mask_size
+    ):
+        refusals.append(
+            f"{name}: cilium.podCidrMaskSize {current.pod_cidr_mask_size} -> {want.pod_cidr_mask_size}: "
+            "cluster-pool IPAM cannot resize the per-node blocks of an installed cluster; keep it, or add "
+            "a cluster under a new name"
+        )
+    if (
+        current.mesh_domain is not None
+        and want.mesh_domain is not None
+        and current.mesh_domain != want.mesh_domain
+    ):
+        refusals.append(
+            f"{name}: cilium.clustermesh.domain {current.mesh_domain} -> {want.mesh_domain}: peers' "
+            "addresses, the server certificates and the private zone would move at once and cut the mesh; "
+            "keep the deployed domain"
+        )
+    return refusals
+
+
 def _mesh_skew(deployed: Mapping[str, DeployedCluster], desired: Desired) -> list[str]:
     """Clusters that would run Cilium minors more than one apart at some point of the rollout."""
     seen: list[tuple[tuple[int, int], str, str]] = []  # (minor, cluster, version)
@@ -323,6 +399,7 @@ def plan_transition(
         r, n = _identity_rules(current, want, desired.max_connected_clusters, desired.mesh)
         refusals += r
         notes += n
+        refusals += platform_refusals(current, want)
         if current.chart_version is None:
             warnings.append(
                 f"{want.name}: the outputs do not record the deployed Cilium version; rules not checked"

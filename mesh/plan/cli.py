@@ -46,7 +46,7 @@ from mesh.components.run_mode import OFFLINE_NOTE
 from mesh.logic.clock import ClockError, Today
 from mesh.logic.clock import today as clock_today
 from mesh.logic.config import KEYS, NAMESPACE, ConfigError, StackConfig, parse_stack_config, quota_usage
-from mesh.logic.deployed_state import DeployedStateError, parse_deployed, stack_outputs
+from mesh.logic.deployed_state import DeployedStateError, identity_problem, parse_deployed, stack_outputs
 from mesh.logic.desired_state import desired_state
 from mesh.logic.eks_versions import AS_OF as EKS_AS_OF
 from mesh.logic.helm_values import release_values
@@ -167,6 +167,9 @@ class TransitionRefused(ConfigError):
 def transition_for(cfg: StackConfig, deployed: Mapping[str, Any] | None) -> TransitionPlan:
     """The transition from the ``deployed`` outputs (None = nothing deployed) to ``cfg``, the same rules
     the program applies. Raises :class:`TransitionRefused` or :class:`ConfigError` (unreadable outputs)."""
+    foreign = identity_problem(deployed or {}, cfg.project, cfg.stack)
+    if foreign is not None:
+        raise TransitionRefused([f"--deployed: {foreign}"])
     try:
         current = parse_deployed(deployed or {})
     except DeployedStateError as err:
