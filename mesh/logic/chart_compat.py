@@ -35,6 +35,12 @@ What was compared (values.yaml, values.schema.json and templates/validate.yaml o
   (Kubernetes validation.go `validateServiceExternalTrafficPolicy`; the same class as cilium#34028), and the
   atomic release rolls back. `adapt_values` deletes the default (`None`, Helm's "delete a default key")
   whenever the Service is not NodePort/LoadBalancer; mesh/logic/helm_values.py carries the null to Helm.
+* `clustermesh.policyDefaultLocalCluster` defaults to `false` up to 1.18 and `true` from 1.19 (values.yaml of
+  1.18.12 and 1.19.6; rendered as `policy-default-local-cluster` in cilium-config). The chart's own
+  `upgradeCompatibility` does not cover it, so a 1.18 -> 1.19 upgrade would silently narrow every policy that
+  names no cluster to local endpoints. `adapt_values` keeps the behaviour the cluster was installed with:
+  with `upgradeCompatibility` below 1.19 on a chart >= 1.19 it sends `false` (see
+  `policy_default_local_cluster_note` for what an operator does to adopt the new default).
 * Charts older than 1.16 are rejected: `kubeProxyReplacement`, `tls.ca` and the name rules differ.
 """
 
@@ -98,6 +104,8 @@ class ChartCapabilities:
     cilium#42298: a plain Job named by a checksum of its spec)."""
     kvstore_identity_with_apiserver: bool
     """Chart accepts `useAPIServer=true` + `identityAllocationMode=kvstore` if KVStoreMesh runs (1.18+)."""
+    policy_default_local_cluster: bool
+    """The chart's default of `clustermesh.policyDefaultLocalCluster` (false up to 1.18, true from 1.19)."""
 
 
 def capabilities(version: str) -> ChartCapabilities:
@@ -116,6 +124,42 @@ def capabilities(version: str) -> ChartCapabilities:
         kvstoremesh_toggle_deprecated=line == (1, 18),
         certgen_job_waitable=line >= (1, 19),
         kvstore_identity_with_apiserver=line >= (1, 18),
+        policy_default_local_cluster=line >= (1, 19),
+    )
+
+
+POLICY_DEFAULT_LOCAL_CLUSTER_SINCE = (1, 19)
+
+
+def _minor_tuple(text: Any) -> tuple[int, int] | None:
+    parts = str(text).split(".")
+    if len(parts) < 2 or not all(p.isdigit() for p in parts[:2]):
+        return None
+    return int(parts[0]), int(parts[1])
+
+
+def keeps_policy_default(version: str, upgrade_compatibility: str | None) -> bool:
+    """Whether a cluster first installed on `upgrade_compatibility` keeps `policyDefaultLocalCluster: false`
+    on chart `version` (installed before 1.19, now on 1.19 or later)."""
+    installed = _minor_tuple(upgrade_compatibility) if upgrade_compatibility else None
+    return (
+        capabilities(version).policy_default_local_cluster
+        and installed is not None
+        and installed < POLICY_DEFAULT_LOCAL_CLUSTER_SINCE
+    )
+
+
+def policy_default_local_cluster_note(
+    name: str, version: str, upgrade_compatibility: str | None
+) -> str | None:
+    """What the plan tells an operator when a cluster keeps the pre-1.19 policy default."""
+    if not keeps_policy_default(version, upgrade_compatibility):
+        return None
+    return (
+        f"{name}: keeps clustermesh.policyDefaultLocalCluster=false (installed on {upgrade_compatibility}; "
+        f"Cilium {version} defaults to true, which would make policies that name no cluster select local "
+        "endpoints only). To adopt it: add io.cilium.k8s.policy.cluster to every policy that must reach "
+        "other clusters, then set it in values once all clusters run 1.19"
     )
 
 
@@ -154,6 +198,14 @@ def adapt_values(values: Mapping[str, Any], version: str) -> dict[str, Any]:
         del kvstoremesh["enabled"]
         if not kvstoremesh:
             del apiserver["kvstoremesh"]
+    clustermesh = adapted.get("clustermesh")
+    if (
+        isinstance(clustermesh, dict)
+        and "policyDefaultLocalCluster" not in clustermesh
+        and keeps_policy_default(version, adapted.get("upgradeCompatibility"))
+    ):
+        # The behaviour the cluster was installed with (false up to 1.18), not the 1.19 chart's default.
+        clustermesh["policyDefaultLocalCluster"] = False
     service = apiserver.get("service")
     if isinstance(service, dict) and service.get("type") not in EXTERNALLY_ACCESSIBLE_SERVICE_TYPES:
         # The chart default (externalTrafficPolicy: Cluster) is refused on a ClusterIP Service.

@@ -30,6 +30,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
+from mesh.logic.chart_compat import policy_default_local_cluster_note
 from mesh.logic.chart_index import latest_patch
 
 _RELEASE_RE = re.compile(r"^v?(\d+)\.(\d+)\.(\d+)$")
@@ -464,6 +465,9 @@ def plan_transition(
             wave=wave,
         )
     for name, plan in rollout.items():
+        note = policy_default_local_cluster_note(name, plan.desired_version, plan.upgrade_compatibility)
+        if note is not None:
+            notes.append(note)
         if plan.preflight:
             notes.append(
                 f"{name}: Cilium {plan.deployed_version} -> {plan.desired_version}: pre-flight release "
