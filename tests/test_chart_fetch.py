@@ -12,6 +12,7 @@ import subprocess
 import sys
 import threading
 from collections.abc import Iterator
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -383,3 +384,29 @@ def test_plan_without_any_chart_source_exits_2_with_a_message(
     err = capsys.readouterr().err
     assert err.startswith("error: cannot render the Cilium chart: cannot reach the chart repository")
     assert "CILIUM_CHARTS_DIR" in err and repository in err and "Traceback" not in err
+
+
+# --- a real run's index: fetched when no fresh copy is at hand (issue 17 item 3) ----------------------
+
+
+def test_a_real_run_reads_the_index_from_the_repository_when_none_is_local(
+    mirror: Mirror, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from mesh.charts import versions
+
+    mirror.serve_official("/charts")
+    monkeypatch.delenv("CILIUM_CHARTS_DIR", raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    index = tmp_path / "xdg" / "cilium-mesh" / "charts" / "index.yaml"
+    monkeypatch.setattr(versions, "index_paths", lambda: [index])
+    found, why = versions.live_published_versions(f"{mirror.url}/charts", today=date(2026, 12, 8))
+    assert why is None and found is not None and RUNBOOK in found
+    assert mirror.requests == ["/charts/index.yaml"]
+    # Written today: the next run asks nobody.
+    today = datetime.fromtimestamp(index.stat().st_mtime, UTC).date()
+    again, why = versions.live_published_versions(f"{mirror.url}/charts", today=today)
+    assert again == found and why is None and mirror.requests == ["/charts/index.yaml"]
+    # A day later the copy is stale; with the repository gone the stale copy answers, and says so.
+    stale, why = versions.live_published_versions(closed_port_url(), today=today + timedelta(days=1))
+    assert stale == found
+    assert why is not None and "could not be read" in why

@@ -78,6 +78,7 @@ def run_devstg(
     *,
     live: bool = True,
     cli: str | None = "aws-cli/2.22.0 Python/3.12",
+    deployed: dict[str, Any] | None = None,
 ) -> ProgramRun:
     """devstg under the mock runtime, the live checks on (`live`), the host's aws CLI answering `cli`."""
     project, config, secrets = read_stack_files("devstg", ROOT)
@@ -95,6 +96,7 @@ def run_devstg(
             project_dir=ROOT,
             secret_keys=secrets,
             live_checks=live,
+            stack_outputs={"organization/cilium-mesh/devstg": deployed} if deployed else None,
         )
     finally:
         live_checks.aws_cli_version = original
@@ -227,3 +229,44 @@ def test_doctor_reads_allowed_accounts_from_the_stack_file(tmp_path: Any) -> Non
     (tmp_path / "Pulumi.x.yaml").write_text('config:\n  aws:allowedAccountIds: ["111122223333"]\n')
     assert doctor.allowed_accounts("x", tmp_path) == ["111122223333"]
     assert doctor.allowed_accounts("missing", tmp_path) == []
+
+
+# --- the chart index in a real run ------------------------------------------------------------------
+
+
+def _deployed_on(version: str) -> dict[str, Any]:
+    from mesh.plan.cli import evaluate, plan_document
+
+    _, run = evaluate("devstg", ROOT)
+    outputs: dict[str, Any] = json.loads(json.dumps(plan_document(run, show_secrets=True)["outputs"]))
+    for cluster in outputs["clusters"].values():
+        cluster.update(ciliumVersion=version, ciliumInstalledMinor=version.rsplit(".", 1)[0])
+    return outputs
+
+
+def test_an_upgrade_the_index_cannot_vouch_for_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A fresh runner without the index and no repository: the upgrade rules cannot run, so no upgrade."""
+    from mesh.components import program
+
+    unreadable = (None, "the index of https://helm.cilium.io/ could not be read: connection refused")
+    monkeypatch.setattr(program, "live_published_versions", lambda repository: unreadable)
+    deployed = _deployed_on("1.18.12")
+    with pytest.raises(pulumi.RunError) as info:
+        run_devstg(AwsAnswers(), deployed=deployed)
+    message = str(info.value)
+    assert "upgrade to Cilium 1.19.6 cannot be checked against the chart repository's index" in message
+    assert "cilium-mesh:cilium.rollout.allowUnverifiedUpgrade: true" in message
+    # The named override lets it through, with the warning kept.
+    cilium = {"version": "1.19.6", "rollout": {"allowUnverifiedUpgrade": True}}
+    run = run_devstg(AwsAnswers(), {"cilium-mesh:cilium": cilium}, deployed=deployed)
+    assert any(
+        "chart index: the index of https://helm.cilium.io/ could not be read" in w for w in run.warnings
+    )
+
+
+def test_without_an_upgrade_an_unreadable_index_is_only_a_warning(monkeypatch: pytest.MonkeyPatch) -> None:
+    from mesh.components import program
+
+    monkeypatch.setattr(program, "live_published_versions", lambda repository: (None, "no network"))
+    run = run_devstg(AwsAnswers(), deployed=_deployed_on("1.19.6"))
+    assert any("chart index: no network" in w for w in run.warnings)

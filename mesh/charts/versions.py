@@ -1,7 +1,9 @@
 """Which Cilium chart versions the repository publishes: the one reader behind the "latest patch first"
 upgrade rule (:mod:`mesh.logic.transitions`) and the "is ``cilium.version`` published" config check.
 
-It never touches the network. It reads the first index found in ``$CILIUM_CHARTS_DIR/index.yaml``, the
+:func:`published_versions` never touches the network; :func:`live_published_versions` (real runs only)
+downloads the index when no local copy is fresh. It reads the first index found in
+``$CILIUM_CHARTS_DIR/index.yaml``, the
 chart cache that :mod:`mesh.charts` fills on every fetch (``$XDG_CACHE_HOME/cilium-mesh/charts/index.yaml``;
 ``python -m mesh.charts update`` refreshes it), else ``../shared/charts/index.yaml`` next to the repository
 (:meth:`mesh.charts.fetch.ChartSources.local_index_file` plus that fallback). When none can be read (e.g.
@@ -16,6 +18,7 @@ import contextlib
 import functools
 import json
 from collections.abc import Mapping
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 from mesh.charts.fetch import INDEX_NAME, ChartError, ChartSources, user_cache_dir, write_atomically
@@ -48,6 +51,33 @@ def published_versions() -> tuple[str, ...] | None:
         if versions is not None:
             return versions
     return None
+
+
+def live_published_versions(
+    repository: str | None = None, *, today: date | None = None
+) -> tuple[tuple[str, ...] | None, str | None]:
+    """For a real run: the published versions, reading the index from the repository (and caching it, as
+    ``python -m mesh.charts update`` does) unless a local copy was written `today` (UTC; default
+    :func:`mesh.logic.clock.today`). Returns ``(versions or None, why not fresh or None)``; a download
+    failure falls back to a stale copy, saying so.
+    """
+    from mesh.logic.clock import today as clock_today
+
+    day = today if today is not None else clock_today().day
+    try:
+        sources = ChartSources.from_env(repository)
+    except ChartError as err:
+        return published_versions(), f"the chart sources cannot be read: {err}"
+    local = sources.local_index_file()
+    if local is not None and datetime.fromtimestamp(local.stat().st_mtime, UTC).date() >= day:
+        return published_versions(), None
+    from mesh.charts.fetch import update_index
+
+    try:
+        update_index(sources)
+    except ChartError as err:
+        return published_versions(), f"the index of {sources.repository} could not be read: {err}"
+    return published_versions(), None
 
 
 def versions_cache_file(env: Mapping[str, str] | None = None) -> Path:

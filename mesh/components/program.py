@@ -23,11 +23,12 @@ import pulumi
 import pulumi_aws as aws
 from pulumi.runtime.config import CONFIG, get_config_env
 
-from mesh.charts.versions import published_versions
+from mesh.charts.versions import live_published_versions, published_versions
 from mesh.components.cilium_release import PREFLIGHT_RELEASE_NAME, CiliumRelease, MeshCaInputs
 from mesh.components.cluster import MeshCluster, MeshClusterArgs
 from mesh.components.deployed import read_deployed_outputs
 from mesh.components.mesh import ClusterMesh
+from mesh.components.run_mode import is_offline
 from mesh.logic.clock import ClockError
 from mesh.logic.clock import today as clock_today
 from mesh.logic.config import (
@@ -100,6 +101,14 @@ def load_config() -> StackConfig:
     return cfg
 
 
+def _published_for_this_run(cfg: StackConfig) -> tuple[tuple[str, ...] | None, str | None]:
+    """Offline: the local index only (the plan says so). A real run reads the repository's index when the
+    local copy is missing or older than a day: the upgrade rules exist for the fresh CI runner."""
+    if is_offline():
+        return published_versions(), None
+    return live_published_versions(cfg.cilium.repository)
+
+
 def check_transition(cfg: StackConfig) -> TransitionPlan:
     """Compare the config with what the last ``pulumi up`` deployed, before any resource is registered.
 
@@ -114,7 +123,21 @@ def check_transition(cfg: StackConfig) -> TransitionPlan:
         deployed = parse_deployed(outputs)
     except DeployedStateError as err:
         raise pulumi.RunError(str(err)) from None
-    plan = plan_transition(deployed, desired_state(cfg), published_versions())
+    published, stale = _published_for_this_run(cfg)
+    plan = plan_transition(deployed, desired_state(cfg), published)
+    upgrading = sorted(r.name for r in plan.rollout.values() if r.kind == "upgrade")
+    if published is None and upgrading and not cfg.cilium.rollout.allow_unverified_upgrade:
+        raise pulumi.RunError(
+            refusal_message(
+                [
+                    f"{', '.join(upgrading)}: upgrade to Cilium {cfg.cilium.version} cannot be checked "
+                    f"against the chart repository's index ({stale or 'no index'}); fix access to "
+                    f"{cfg.cilium.repository}, or set cilium-mesh:cilium.rollout.allowUnverifiedUpgrade: true"
+                ]
+            )
+        )
+    if stale is not None:
+        pulumi.log.warn(f"chart index: {stale}")
     if plan.refusals:
         raise pulumi.RunError(refusal_message(plan.refusals))
     for warning in plan.warnings:

@@ -221,10 +221,13 @@ class RolloutConfig(_Model):
 
     ``canary``: the cluster that goes first, alone (default: the first cluster in ``clusters``).
     ``maxParallel``: after the canary, at most this many clusters at a time (default: all at once).
+    ``allowUnverifiedUpgrade``: in a real run, upgrade even when the chart repository's index cannot be
+    read, so "latest patch first" and "is it published" cannot be checked (default false: refused).
     """
 
     canary: str | None = None
     max_parallel: int | None = Field(None, ge=1)
+    allow_unverified_upgrade: bool = False
 
 
 class CiliumConfig(_Model):
