@@ -306,10 +306,76 @@ def test_annotation_keys_and_total_size() -> None:
     ] == ["metadata.annotations"]
 
 
-def test_cluster_scoped_kinds_take_no_namespace() -> None:
-    assert [f for f, _ in fields({"kind": "ClusterRole", "metadata": {"name": "r", "namespace": "x"}})] == [
-        "metadata.namespace"
+def test_a_cluster_scoped_objects_namespace_is_cleared_not_refused() -> None:
+    """EnsureObjectNamespaceMatchesRequestNamespace clears it before validation (charts often set it)."""
+    assert fields({"kind": "ClusterRoleBinding", "metadata": {"name": "r", "namespace": "kube-system"}}) == []
+
+
+def test_what_defaulting_fills_is_not_refused() -> None:
+    assert fields(service(ports=[{"port": 2379, "targetPort": ""}])) == []  # targetPort defaults to port
+    probe = {"tcpSocket": {"port": 1}, "successThreshold": 0}  # defaults to 1
+    assert fields(with_container(daemonset(), livenessProbe=probe)) == []
+    # progressDeadlineSeconds defaults to 600, which must exceed minReadySeconds.
+    assert fields(deployment(minReadySeconds=599)) == []
+    assert [f for f, _ in fields(deployment(minReadySeconds=600))] == ["spec.progressDeadlineSeconds"]
+
+
+def test_init_containers_claim_host_ports_one_at_a_time() -> None:
+    ds = daemonset()
+    spec = ds["spec"]["template"]["spec"]
+    spec["containers"][0]["ports"] = [{"containerPort": 4244, "hostPort": 4244}]
+    spec["initContainers"] = [
+        {"name": f"init-{n}", "image": "x", "ports": [{"containerPort": 4244, "hostPort": 4244}]}
+        for n in (1, 2)
     ]
+    assert fields(ds) == []
+    spec["containers"].append(
+        {"name": "second", "image": "x", "ports": [{"containerPort": 4244, "hostPort": 4244}]}
+    )
+    assert [f for f, _ in fields(ds)] == ["spec.template.spec.containers[1].ports[0].hostPort"]
+
+
+def test_a_patch_may_touch_a_container_by_name_only() -> None:
+    patch = {
+        "kind": "DaemonSet",
+        "metadata": {"name": "aws-node", "namespace": "kube-system"},
+        "spec": {
+            "template": {
+                "spec": {
+                    "containers": [
+                        {"name": "aws-node", "volumeMounts": [{"name": "stored-volume", "mountPath": "/x"}]}
+                    ]
+                }
+            },
+            "updateStrategy": {"rollingUpdate": {"maxSurge": 1}},
+        },
+    }
+    assert fields(patch, patch=True) == []
+    assert "spec.template.spec.containers[0].image" in [f for f, _ in fields(patch)]
+
+
+def test_yaml_quirks_of_rendered_manifests() -> None:
+    import datetime
+
+    secret = {
+        "kind": "Secret",
+        "metadata": {"name": "s"},
+        "data": {"a": _b64(b"x" * 100)[:40] + "\n" + _b64(b"x" * 100)[40:]},
+    }
+    assert fields(secret) == []  # Go's decoder skips line breaks
+    both = {
+        "kind": "Secret",
+        "metadata": {"name": "s"},
+        "data": {"a": _b64(b"x" * rules.MAX_SECRET_SIZE)},
+        "stringData": {"a": "y"},
+    }
+    assert fields(both) == []  # stringData replaces data's value: counted once
+    dated = {
+        "kind": "ConfigMap",
+        "metadata": {"name": "c", "labels": {"released": datetime.date(2026, 1, 27)}},
+    }
+    assert fields(dated) == []
+    assert rules.parse_quantity("500n") == rules.Decimal("5e-7") and rules.parse_quantity("3u") is not None
 
 
 # --- pod templates ------------------------------------------------------------------------------------

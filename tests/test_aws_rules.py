@@ -159,6 +159,7 @@ def test_special_ranges(cidr: str, ok: bool) -> None:
         ("g5g.xlarge", "arm64"),
         ("a1.large", "arm64"), ("g4dn.xlarge", "x86_64"), ("m6i.large", "x86_64"), ("p4d.24xlarge", "x86_64"),
         ("hpc7g.4xlarge", "arm64"), ("m5zn.large", "x86_64"), ("u-6tb1.metal", "x86_64"),
+        ("p6e-gb200.36xlarge", "arm64"),
     ],
 )  # fmt: skip
 def test_architecture_from_the_family(instance_type: str, arch: str) -> None:
@@ -194,6 +195,8 @@ def test_tags() -> None:
     assert aws_rules.tag_problems({f"t{n}": "v" for n in range(room)}, common) == []
     (problem,) = aws_rules.tag_problems({f"t{n}": "v" for n in range(room + 1)}, common)
     assert "Route 53 hosted zone takes 10 tags" in problem
+    # Without a mesh there is no hosted zone, and its limit does not apply.
+    assert aws_rules.tag_problems({f"t{n}": "v" for n in range(room + 1)}, common, hosted_zone=False) == []
     many = aws_rules.tag_problems({f"t{n}": "v" for n in range(50)}, common)
     assert len(many) == 1 and "more than AWS's 50" in many[0]
 

@@ -31,12 +31,14 @@ class AwsAnswers(PlanMocks):
         offered: set[tuple[str, str]] | None = None,
         account: str = "111122223333",
         fail: str | None = None,
+        eks_versions: dict[str, str] | None = None,
     ) -> None:
         super().__init__("us-east-1")
         self.zones = zones
         self.offered = offered if offered is not None else {(t, az) for t in TYPES for az in zones}
         self.account = account
         self.fail = fail
+        self.eks_versions = eks_versions if eks_versions is not None else {"1.35": "STANDARD_SUPPORT"}
         self.calls: list[str] = []
 
     def call(self, token: str, args: dict[str, Any]) -> dict[str, Any]:
@@ -57,6 +59,29 @@ class AwsAnswers(PlanMocks):
                 "names": names,
                 "zoneIds": [self.zones[n] for n in names],
                 "groupNames": names,
+            }
+        if token == "aws:eks/getClusterVersions:getClusterVersions":
+            rows = [
+                (v, status) for v, status in self.eks_versions.items() if v in args["clusterVersionsOnlies"]
+            ]
+            return {
+                "id": "us-east-1",
+                "clusterVersions": [
+                    {
+                        "clusterType": "eks",
+                        "clusterVersion": v,
+                        "controlPlaneComponentConfigs": [],
+                        "controlPlaneScalingTiers": [],
+                        "defaultPlatformVersion": "eks.1",
+                        "defaultVersion": False,
+                        "endOfExtendedSupportDate": "2028-03-27",
+                        "endOfStandardSupportDate": "2027-03-27",
+                        "kubernetesPatchVersion": f"{v}.0",
+                        "releaseDate": "2026-01-27",
+                        "versionStatus": status,
+                    }
+                    for v, status in rows
+                ],
             }
         if token == "aws:ec2/getInstanceTypeOfferings:getInstanceTypeOfferings":
             wanted = {f["name"]: f["values"] for f in args["filters"]}
@@ -109,7 +134,12 @@ def test_a_good_account_deploys_and_each_fact_was_asked() -> None:
     mocks = AwsAnswers()
     run = run_live(mocks)
     assert run.by_type("aws:ec2/vpc:Vpc")
-    for token in ("getCallerIdentity", "getAvailabilityZones", "getInstanceTypeOfferings"):
+    for token in (
+        "getCallerIdentity",
+        "getAvailabilityZones",
+        "getInstanceTypeOfferings",
+        "getClusterVersions",
+    ):
         assert any(token in c for c in mocks.calls), token
 
 
@@ -126,12 +156,23 @@ def test_a_zone_id_eks_refuses() -> None:
 
 def test_a_zone_the_account_does_not_have() -> None:
     message = refusal(AwsAnswers(zones={"us-east-1a": "use1-az6", "us-east-1c": "use1-az2"}))
-    assert "us-east-1b is not an available zone of us-east-1 in this account" in message
+    assert "us-east-1b is not an availability zone of us-east-1 in this account" in message
 
 
 def test_an_instance_type_not_offered_in_a_zone() -> None:
     message = refusal(AwsAnswers(offered={("t3.large", "us-east-1a")}))
     assert "nodeGroup.instanceTypes: t3.large is not offered in us-east-1b" in message
+
+
+@pytest.mark.parametrize(
+    ("offered", "expected"),
+    [
+        ({}, "eks.kubernetesVersion: EKS does not offer Kubernetes 1.35 in this region"),
+        ({"1.35": "UNSUPPORTED"}, "eks.kubernetesVersion: Kubernetes 1.35 is UNSUPPORTED by EKS now"),
+    ],
+)
+def test_eks_versions_asked_from_aws(offered: dict[str, str], expected: str) -> None:
+    assert expected in refusal(AwsAnswers(eks_versions=offered))
 
 
 def test_credentials_of_another_account() -> None:

@@ -8,7 +8,9 @@ What they cannot know is asked here, once per run, and every problem is raised t
 * the credentials' account, against ``aws:allowedAccountIds`` (``aws.get_caller_identity``);
 * the account's availability zones and their zone ids (``aws.get_availability_zones``): configured or
   default names must exist and must not be a zone id EKS refuses;
-* the instance type offerings of those zones (``aws.ec2.get_instance_type_offerings``).
+* the instance type offerings of those zones (``aws.ec2.get_instance_type_offerings``);
+* the Kubernetes versions EKS offers there now (``aws.eks.get_cluster_versions``), where the offline plan
+  has only the calendar in mesh/logic/eks_versions.py.
 
 The offline plan (the mock harness, mesh/plan/harness.py) runs the program with
 :func:`mesh.components.run_mode.offline` on and
@@ -35,7 +37,10 @@ def aws_cli_version() -> str | None:
     """``aws --version`` stdout, or None when the CLI is not on PATH (pulumi-eks runs ``which aws`` too)."""
     if shutil.which("aws") is None:
         return None
-    result = subprocess.run(["aws", "--version"], capture_output=True, text=True, timeout=30, check=False)
+    try:
+        result = subprocess.run(["aws", "--version"], capture_output=True, text=True, timeout=30, check=False)
+    except (OSError, subprocess.TimeoutExpired) as err:
+        return f"`aws --version` failed: {err}"  # reported as an unreadable version
     return result.stdout or result.stderr
 
 
@@ -62,7 +67,7 @@ def check_live(cfg: StackConfig, *, cli_version: Callable[[], str | None] | None
     version = (cli_version or aws_cli_version)()
     if (problem := host_rules.aws_cli_problem(version)) is not None:
         problems.append(f"deploy host: {problem}")
-    allowed = pulumi.Config("aws").get_object("allowedAccountIds") or []
+    allowed = [str(a) for a in pulumi.Config("aws").get_object("allowedAccountIds") or []]
     account = _ask(lambda: aws.get_caller_identity().account_id, "aws.get_caller_identity", problems)
     if account is not None and (problem := host_rules.account_problem(account, allowed)) is not None:
         problems.append(f"aws:allowedAccountIds: {problem}")
@@ -73,6 +78,20 @@ def check_live(cfg: StackConfig, *, cli_version: Callable[[], str | None] | None
         problems += aws_rules.zone_problems(
             cfg.availability_zones, list(zip(zones.names, zones.zone_ids, strict=True)), cfg.region
         )
+    wanted = {
+        (
+            f"clusters[{i}].kubernetesVersion" if c.kubernetes_version else "eks.kubernetesVersion"
+        ): cfg.kubernetes_version(c)
+        for i, c in enumerate(cfg.clusters)
+    }
+    versions = _ask(
+        lambda: aws.eks.get_cluster_versions(cluster_versions_onlies=sorted(set(wanted.values()))),
+        "aws.eks.get_cluster_versions",
+        problems,
+    )
+    if versions is not None:
+        offered = {v.cluster_version: v.version_status for v in versions.cluster_versions}
+        problems += aws_rules.eks_version_problems(wanted, offered)
     groups = node_group_types(cfg)
     types = sorted({t for group in groups.values() for t in group})
     offers = _ask(

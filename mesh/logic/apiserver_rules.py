@@ -29,6 +29,7 @@ import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -296,6 +297,8 @@ def validate_labels(labels: Any, path: str, errs: _Errors) -> None:
         problem = is_qualified_name(str(key))
         if problem is not None:
             errs.invalid(path, key, problem, f"{META} ValidateLabelName")
+        if isinstance(value, date):  # an unquoted YAML date: the API server receives its text
+            value = value.isoformat()
         if not isinstance(value, str):
             errs.invalid(path, value, "label values must be strings", f"{META} ValidateLabels")
             continue
@@ -353,13 +356,12 @@ def validate_object_meta(meta: Any, kind: str, errs: _Errors, *, patch: bool = F
                 f"{BATCH} ValidateCronJobCreate",
             )
     namespace = meta.get("namespace")
-    if namespace:
-        if kind in _CLUSTER_SCOPED:
-            errs.forbidden("metadata.namespace", "not allowed on this type", f"{META} ValidateObjectMeta")
-        else:
-            problem = is_dns1123_label(str(namespace))
-            if problem is not None:
-                errs.invalid("metadata.namespace", namespace, problem, f"{META} ValidateObjectMeta")
+    # A cluster-scoped object's namespace is cleared before validation
+    # (EnsureObjectNamespaceMatchesRequestNamespace), so only a namespaced one is checked.
+    if namespace and kind not in _CLUSTER_SCOPED:
+        problem = is_dns1123_label(str(namespace))
+        if problem is not None:
+            errs.invalid("metadata.namespace", namespace, problem, f"{META} ValidateObjectMeta")
     validate_labels(meta.get("labels"), "metadata.labels", errs)
     validate_annotations(meta.get("annotations"), "metadata.annotations", errs)
 
@@ -401,9 +403,10 @@ def _nonnegative(spec: Mapping[str, Any], key: str, path: str, errs: _Errors, so
         errs.invalid(f"{path}.{key}", value, "must be greater than or equal to 0", source)
 
 
-_QUANTITY = re.compile(r"^([+-]?[0-9.]+)([eE][+-]?[0-9]+|[KMGTPE]i|[mkMGTPE]|)$")
+_QUANTITY = re.compile(r"^([+-]?[0-9.]+)([eE][+-]?[0-9]+|[KMGTPE]i|[numkMGTPE]|)$")
 _SUFFIX = {
-    "": 1, "m": Decimal("0.001"), "k": 10**3, "M": 10**6, "G": 10**9, "T": 10**12, "P": 10**15, "E": 10**18,
+    "": 1, "n": Decimal("1e-9"), "u": Decimal("1e-6"), "m": Decimal("0.001"),
+    "k": 10**3, "M": 10**6, "G": 10**9, "T": 10**12, "P": 10**15, "E": 10**18,
     "Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40, "Pi": 2**50, "Ei": 2**60,
 }  # fmt: skip
 
@@ -495,7 +498,7 @@ def validate_service(svc: Mapping[str, Any], errs: _Errors) -> None:
         if (number, protocol) in pairs:
             errs.duplicate(path, {"port": number, "protocol": protocol}, src)
         pairs.add((number, protocol))
-        if port.get("targetPort") not in (None, 0):
+        if port.get("targetPort") not in (None, 0, ""):  # defaulting sets an empty targetPort to port
             _port_or_name(port["targetPort"], f"{path}.targetPort", errs, f"{CORE} validateServicePort")
         node_port = port.get("nodePort")
         if node_port not in (None, 0):
@@ -639,7 +642,8 @@ TAINT_EFFECTS = ("NoSchedule", "PreferNoSchedule", "NoExecute")
 TOLERATION_OPERATORS = ("Equal", "Exists")
 _PROBE_HANDLERS = ("exec", "httpGet", "tcpSocket", "grpc")
 _VOLUME_SOURCES = (
-    "hostPath", "emptyDir", "secret", "configMap", "projected", "persistentVolumeClaim", "downwardAPI",
+    "hostPath", "emptyDir", "gcePersistentDisk", "secret", "configMap", "projected", "persistentVolumeClaim",
+    "downwardAPI",
     "csi", "ephemeral", "nfs", "image", "awsElasticBlockStore", "gitRepo", "iscsi", "glusterfs", "rbd",
     "flexVolume", "cinder", "cephfs", "flocker", "fc", "azureFile", "vsphereVolume", "quobyte", "azureDisk",
     "photonPersistentDisk", "portworxVolume", "scaleIO", "storageos",
@@ -669,16 +673,19 @@ def validate_pod_spec(spec: Any, path: str, errs: _Errors, *, patch: bool = Fals
                 seen,
                 host_network=bool(spec.get("hostNetwork")),
                 init=group == "initContainers",
+                patch=patch,
             )
+            # Init containers run one by one: each is checked on its own (AccumulateUniqueHostPorts per one).
+            taken = host_ports if group == "containers" else set()
             for j, port in enumerate(ctr.get("ports") or []):
                 if port.get("hostPort") in (None, 0):
                     continue
                 key = f"{port.get('protocol') or 'TCP'}/{port.get('hostIP') or ''}/{port['hostPort']}"
-                if key in host_ports:
+                if key in taken:
                     errs.duplicate(
                         f"{path}.{group}[{i}].ports[{j}].hostPort", key, f"{CORE} AccumulateUniqueHostPorts"
                     )
-                host_ports.add(key)
+                taken.add(key)
     policy = spec.get("restartPolicy")
     if policy is not None and policy not in RESTART_POLICIES:
         errs.unsupported(f"{path}.restartPolicy", policy, RESTART_POLICIES, f"{CORE} validateRestartPolicy")
@@ -749,6 +756,7 @@ def _validate_container(
     *,
     host_network: bool,
     init: bool,
+    patch: bool = False,
 ) -> None:
     """core ``validateContainers`` / ``validateInitContainers`` for one container."""
     src = f"{CORE} validateContainers"
@@ -762,7 +770,7 @@ def _validate_container(
         if name in seen:
             errs.duplicate(f"{path}.name", name, src)
         seen.add(name)
-    if not ctr.get("image"):
+    if not ctr.get("image") and not patch:
         errs.required(f"{path}.image", "", src)
     if not init and ctr.get("restartPolicy") is not None:
         errs.forbidden(f"{path}.restartPolicy", "may not be set for non-init containers", src)
@@ -772,7 +780,7 @@ def _validate_container(
         vname = mount.get("name") or ""
         if not vname:
             errs.required(f"{mpath}.name", "", f"{CORE} ValidateVolumeMounts")
-        elif vname not in volumes:
+        elif vname not in volumes and not patch:  # a patch's mounts may name the stored object's volumes
             errs.not_found(f"{mpath}.name", vname, f"{CORE} ValidateVolumeMounts")
         mount_path = mount.get("mountPath") or ""
         if not mount_path:
@@ -909,7 +917,8 @@ def validate_probe(probe: Mapping[str, Any], path: str, errs: _Errors, *, single
                 "must be greater than 0",
                 f"{CORE} validateProbe",
             )
-    if single_success and probe.get("successThreshold") not in (None, 1):
+    # Defaulting turns 0 into 1.
+    if single_success and probe.get("successThreshold") not in (None, 0, 1):
         errs.invalid(
             f"{path}.successThreshold", probe["successThreshold"], "must be 1", f"{CORE} validateProbe"
         )
@@ -999,8 +1008,9 @@ def validate_pod_template(
             errs.required(path, "", f"{CORE} ValidatePodTemplateSpec")
         return
     meta = template.get("metadata") or {}
-    validate_labels(meta.get("labels"), f"{path}.metadata.labels", errs)
-    validate_annotations(meta.get("annotations"), f"{path}.metadata.annotations", errs)
+    # ValidatePodTemplateSpec reports on fldPath.Child("labels"): spec.template.labels.
+    validate_labels(meta.get("labels"), f"{path}.labels", errs)
+    validate_annotations(meta.get("annotations"), f"{path}.annotations", errs)
     spec = template.get("spec")
     validate_pod_spec(spec, f"{path}.spec", errs, patch=patch)
     if not isinstance(spec, Mapping):
@@ -1147,7 +1157,9 @@ def validate_daemonset(ds: Mapping[str, Any], errs: _Errors, *, patch: bool = Fa
             f"{APPS} ValidateDaemonSetUpdateStrategy",
         )
     rolling = strategy.get("rollingUpdate")
-    if isinstance(rolling, Mapping):
+    # A patch merges into the stored strategy: its absent half is not the default but whatever is stored.
+    partial = patch and isinstance(rolling, Mapping) and not {"maxUnavailable", "maxSurge"} <= set(rolling)
+    if isinstance(rolling, Mapping) and not partial:
         path, rsrc = "spec.updateStrategy.rollingUpdate", f"{APPS} ValidateRollingUpdateDaemonSet"
         unavailable, surge = _rolling_amounts(rolling, path, errs, rsrc, surge_cap=True)
         # Defaulting (SetDefaults_DaemonSet): maxUnavailable 1, maxSurge 0.
@@ -1187,7 +1199,8 @@ def validate_deployment(deploy: Mapping[str, Any], errs: _Errors, *, patch: bool
             "spec.strategy.rollingUpdate", "may not be specified when strategy `type` is 'Recreate'", ssrc
         )
     rolling = strategy.get("rollingUpdate")
-    if isinstance(rolling, Mapping) and kind != "Recreate":
+    partial = patch and isinstance(rolling, Mapping) and not {"maxUnavailable", "maxSurge"} <= set(rolling)
+    if isinstance(rolling, Mapping) and kind != "Recreate" and not partial:
         path, rsrc = "spec.strategy.rollingUpdate", f"{APPS} ValidateRollingUpdateDeployment"
         unavailable, surge = _rolling_amounts(rolling, path, errs, rsrc, surge_cap=False)
         # Defaulting (SetDefaults_Deployment): 25% each.
@@ -1200,7 +1213,8 @@ def validate_deployment(deploy: Mapping[str, Any], errs: _Errors, *, patch: bool
                 "may not be 0 when `maxSurge` is 0",
                 rsrc,
             )
-    deadline = spec.get("progressDeadlineSeconds")
+    # SetDefaults_Deployment: progressDeadlineSeconds 600 when unset (not for a patch: the stored value).
+    deadline = spec.get("progressDeadlineSeconds", None if patch else 600)
     if deadline is not None:
         _nonnegative(spec, "progressDeadlineSeconds", "spec", errs, src)
         ready = spec.get("minReadySeconds") or 0
@@ -1347,12 +1361,17 @@ def _data_size(secret: Mapping[str, Any], errs: _Errors, *, base64_data: bool) -
             continue
         if base64_data:
             try:
-                size += len(base64.b64decode(str(value), validate=True))
+                size += len(base64.b64decode(_no_breaks(value), validate=True))
             except (binascii.Error, ValueError):
                 errs.invalid(f"data[{key}]", "<value>", "illegal base64 data", "json decoding of []byte")
         else:
             size += len(str(value).encode())
     return size
+
+
+def _no_breaks(value: Any) -> str:
+    """Go's base64 decoder (encoding/json for []byte) skips \r and \n."""
+    return str(value).replace("\r", "").replace("\n", "")
 
 
 def validate_secret(secret: Mapping[str, Any], errs: _Errors) -> None:
@@ -1363,7 +1382,8 @@ def validate_secret(secret: Mapping[str, Any], errs: _Errors) -> None:
         problem = is_config_map_key(str(key))
         if problem is not None:
             errs.invalid(f"stringData[{key}]", key, problem, f"{CORE} ValidateSecret")
-        size += len(str(value).encode())
+        if key not in (secret.get("data") or {}):  # stringData replaces data's value of the same key
+            size += len(str(value).encode())
     if size > MAX_SECRET_SIZE:
         errs.add("data", f"Too long: must have at most {MAX_SECRET_SIZE} bytes", f"{CORE} ValidateSecret")
     kind = secret.get("type") or "Opaque"
@@ -1400,7 +1420,7 @@ def validate_config_map(cm: Mapping[str, Any], errs: _Errors) -> None:
                 f"data[{key}]", key, "duplicate of key present in binaryData", f"{CORE} ValidateConfigMap"
             )
         try:
-            size += len(base64.b64decode(str(value), validate=True))
+            size += len(base64.b64decode(_no_breaks(value), validate=True))
         except (binascii.Error, ValueError):
             errs.invalid(f"binaryData[{key}]", "<value>", "illegal base64 data", "json decoding of []byte")
     if size > MAX_SECRET_SIZE:

@@ -93,8 +93,11 @@ def _tag_text_ok(text: str) -> bool:
     return all(unicodedata.category(ch)[0] in "LZN" or ch in _TAG_EXTRA_CHARACTERS for ch in text)
 
 
-def tag_problems(tags: Mapping[str, Any], common: int, key: str = "tags") -> list[str]:
-    """User `tags` AWS would refuse on some resource, given `common` tags the program always adds."""
+def tag_problems(
+    tags: Mapping[str, Any], common: int, key: str = "tags", *, hosted_zone: bool = True
+) -> list[str]:
+    """User `tags` AWS would refuse on some resource, given `common` tags the program always adds;
+    `hosted_zone` (default True): the stack has the mesh's Route 53 zone, whose limit is lower."""
     problems: list[str] = []
     eks = models()["eks"]
     key_max, value_max = eks["TagKey"]["max"], eks["TagValue"]["max"]
@@ -128,7 +131,7 @@ def tag_problems(tags: Mapping[str, Any], common: int, key: str = "tags") -> lis
             f"{key}: {len(tags)} tags; with the {common} common and up to {PROGRAM_TAGS} program tags a "
             f"resource would carry more than AWS's {MAX_TAGS_PER_RESOURCE} (at most {room} here)"
         )
-    elif len(tags) > zone_room:
+    elif hosted_zone and len(tags) > zone_room:
         problems.append(
             f"{key}: {len(tags)} tags; the mesh's Route 53 hosted zone takes {route53_max_tags()} tags "
             f"(Route 53 TagList), {common} of them common: at most {zone_room} here"
@@ -141,7 +144,10 @@ def route53_max_tags() -> int:
     return int(models()["route53"]["TagList"]["max"])
 
 
-GRAVITON_FAMILY = re.compile(r"^(a1|[a-z]+\d+[a-z]*g[a-z]*)$")
+# Graviton: the families whose attribute letters after the generation contain ``g`` (m7g, c6gn, r8gd, x2gd,
+# im4gn, is4gen, i4g, g5g, hpc7g...; "Amazon EC2 instance type naming conventions": "g - AWS Graviton
+# processors").
+_FAMILY = re.compile(r"^(a1|[a-z]+\d+[a-z]*g[a-z]*)$")
 """Instance families with AWS Graviton (arm64) processors: ``a1`` and the families whose attribute letters
 after the generation contain ``g`` (m7g, c6gn, r8gd, x2gd, im4gn, is4gen, i4g, g5g, hpc7g...; "AWS Graviton
 Processor" page and "Amazon EC2 instance type naming conventions": "g - AWS Graviton processors")."""
@@ -152,7 +158,7 @@ _FAMILY = re.compile(r"^([a-z]+)(\d+)([a-z-]*)$")
 def architecture(instance_type: str) -> str:
     """``arm64`` or ``x86_64`` from the instance type's family (EC2 naming conventions)."""
     family = instance_type.split(".", 1)[0]
-    if family == "a1":
+    if family == "a1" or "-gb" in family:  # a1: first Graviton; p6e-gb200: NVIDIA Grace (Arm) superchips
         return "arm64"
     match = _FAMILY.match(family)
     if match is None:
@@ -189,7 +195,10 @@ def region_problem(region: str) -> str | None:
     """A region name no partition of the installed models knows (botocore ``endpoints.json``)."""
     if any(region in regions for regions in models()["regions"].values()):
         return None
-    return f"{region!r} is not a region of any AWS partition (botocore endpoints.json: e.g. us-east-1)"
+    return (
+        f"{region!r} is not a region of any AWS partition (endpoints.json of {models()['source']}; a region "
+        "opened since: bump requirements-aws-models.txt, then `make aws-models`)"
+    )
 
 
 def az_count_problem(count: int) -> str | None:
@@ -247,7 +256,7 @@ def zone_problems(wanted: Sequence[str], zones: Sequence[tuple[str, str]], regio
     known = dict(zones)
     key = "network.availabilityZones"
     problems = [
-        f"{key}: {az} is not an available zone of {region} in this account "
+        f"{key}: {az} is not an availability zone of {region} in this account "
         f"(available: {', '.join(sorted(known))})"
         for az in wanted
         if az not in known
@@ -272,4 +281,21 @@ def offering_problems(
             missing = [az for az in zones if (name, az) not in offered]
             if missing:
                 problems.append(f"{key}: {name} is not offered in {', '.join(missing)}")
+    return problems
+
+
+def eks_version_problems(wanted: Mapping[str, str], offered: Mapping[str, str]) -> list[str]:
+    """Kubernetes versions (config key -> version) against what EKS offers in the region, version ->
+    ``versionStatus`` (``DescribeClusterVersions``: STANDARD_SUPPORT, EXTENDED_SUPPORT, UNSUPPORTED)."""
+    problems: list[str] = []
+    for key, version in wanted.items():
+        status = offered.get(version)
+        if status is None:
+            problems.append(
+                f"{key}: EKS does not offer Kubernetes {version} in this region (DescribeClusterVersions)"
+            )
+        elif status == "UNSUPPORTED":
+            problems.append(
+                f"{key}: Kubernetes {version} is UNSUPPORTED by EKS now (DescribeClusterVersions)"
+            )
     return problems

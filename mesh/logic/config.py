@@ -887,7 +887,9 @@ def _aws_checks(
         problems.extend(aws_rules.instance_type_problems(group.instance_types, key))
     tags = raw.get("tags")
     if isinstance(tags, Mapping):
-        problems.extend(aws_rules.tag_problems(tags, common=len(COMMON_TAG_KEYS)))
+        mesh = cilium is None or cilium.clustermesh.enabled
+        zone = mesh and len(clusters) > 1  # the mesh's private hosted zone exists only in a mesh
+        problems.extend(aws_rules.tag_problems(tags, common=len(COMMON_TAG_KEYS), hosted_zone=zone))
     return problems
 
 
