@@ -256,6 +256,29 @@ def _minor_number(version: str | None) -> tuple[int, int] | None:
     return int(parts[0]), int(parts[1])
 
 
+IMMUTABLE_SETTINGS: tuple[tuple[str, str, str], ...] = (
+    (
+        "service_cidr",
+        "eks.serviceCidr",
+        "EKS cannot change a cluster's service CIDR; the change would replace every cluster with everything "
+        "on it. Keep it",
+    ),
+    (
+        "pod_cidr_mask_size",
+        "cilium.podCidrMaskSize",
+        "cluster-pool IPAM cannot resize the per-node blocks of an installed cluster; keep it, or add a "
+        "cluster under a new name",
+    ),
+    (
+        "mesh_domain",
+        "cilium.clustermesh.domain",
+        "peers' addresses, the server certificates and the private zone would move at once and cut the mesh; "
+        "keep the deployed domain",
+    ),
+)
+"""(field, config key, why) of each setting a deployed cluster keeps (see :func:`platform_refusals`)."""
+
+
 def platform_refusals(current: DeployedCluster, want: DesiredCluster) -> list[str]:
     """Changes EKS or Cilium cannot make in place, each naming the cluster and both values. A value the
     outputs do not record yet (written before the key existed) is not checked; the next `up` records it.
@@ -285,35 +308,10 @@ def platform_refusals(current: DeployedCluster, want: DesiredCluster) -> list[st
                 f"{change} skips a minor; "
                 f"EKS upgrades one minor at a time: set {step} first (nodes follow in the same up)"
             )
-    if (
-        current.service_cidr is not None
-        and want.service_cidr is not None
-        and current.service_cidr != want.service_cidr
-    ):
-        refusals.append(
-            f"{name}: eks.serviceCidr {current.service_cidr} -> {want.service_cidr}: EKS cannot change a "
-            "cluster's service CIDR; the change would replace every cluster with everything on it. Keep it"
-        )
-    if (
-        current.pod_cidr_mask_size is not None
-        and want.pod_cidr_mask_size is not None
-        and current.pod_cidr_mask_size != want.pod_cidr_mask_size
-    ):
-        refusals.append(
-            f"{name}: cilium.podCidrMaskSize {current.pod_cidr_mask_size} -> {want.pod_cidr_mask_size}: "
-            "cluster-pool IPAM cannot resize the per-node blocks of an installed cluster; keep it, or add "
-            "a cluster under a new name"
-        )
-    if (
-        current.mesh_domain is not None
-        and want.mesh_domain is not None
-        and current.mesh_domain != want.mesh_domain
-    ):
-        refusals.append(
-            f"{name}: cilium.clustermesh.domain {current.mesh_domain} -> {want.mesh_domain}: peers' "
-            "addresses, the server certificates and the private zone would move at once and cut the mesh; "
-            "keep the deployed domain"
-        )
+    for attribute, key, why in IMMUTABLE_SETTINGS:
+        old, new = getattr(current, attribute), getattr(want, attribute)
+        if old is not None and new is not None and old != new:
+            refusals.append(f"{name}: {key} {old} -> {new}: {why}")
     return refusals
 
 
