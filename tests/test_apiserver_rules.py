@@ -761,3 +761,41 @@ def test_violation_line_names_object_field_rule() -> None:
         'Service ns/svc: spec.externalTrafficPolicy: Invalid value: "Local": may only be set for '
         "externally-accessible services [core/validation validateServiceExternalTrafficPolicy]"
     )
+
+
+# --- limits the mutation sample found untested --------------------------------------------------------
+
+
+def test_http_probe_scheme() -> None:
+    path = "spec.template.spec.containers[0].livenessProbe.httpGet.scheme"
+    for scheme, bad in (("HTTPS", False), ("HTTP", False), ("TCP", True)):
+        probe = {"httpGet": {"port": 1, "scheme": scheme}}
+        assert ([f for f, _ in fields(with_container(daemonset(), livenessProbe=probe))] == [path]) is bad
+
+
+def test_selector_expressions_need_values_for_in_and_not_in() -> None:
+    for operator in ("In", "NotIn"):
+        expr = {"matchExpressions": [{"key": "k8s-app", "operator": operator}]}
+        assert "spec.selector.matchExpressions[0].values" in [f for f, _ in fields(daemonset(selector=expr))]
+    exists = {"matchExpressions": [{"key": "k8s-app", "operator": "Exists", "values": ["x"]}]}
+    assert "spec.selector.matchExpressions[0].values" in [f for f, _ in fields(daemonset(selector=exists))]
+    unknown = {"matchExpressions": [{"key": "k8s-app", "operator": "Near", "values": ["x"]}]}
+    assert (
+        "spec.selector.matchExpressions[0].operator",
+        'Invalid value: "Near": not a valid selector operator',
+    ) in (fields(daemonset(selector=unknown)))
+
+
+def test_config_map_size_limit_on_both_sides() -> None:
+    limit = rules.MAX_SECRET_SIZE
+    cm = {"kind": "ConfigMap", "metadata": {"name": "c"}, "data": {"a": "x" * limit}}
+    assert fields(cm) == []
+    cm["data"]["b"] = "y"
+    assert fields(cm) == [("", f"Too long: must have at most {limit} bytes")]
+
+
+@pytest.mark.parametrize(
+    ("text", "amount"), [("1Ti", 2**40), ("1Pi", 2**50), ("1Ei", 2**60), ("2T", 2 * 10**12)]
+)
+def test_large_quantity_suffixes(text: str, amount: int) -> None:
+    assert rules.parse_quantity(text) == amount

@@ -197,6 +197,12 @@ def test_tags() -> None:
     assert "Route 53 hosted zone takes 10 tags" in problem
     # Without a mesh there is no hosted zone, and its limit does not apply.
     assert aws_rules.tag_problems({f"t{n}": "v" for n in range(room + 1)}, common, hosted_zone=False) == []
+    # Without a zone, AWS's 50 per resource is the limit: 50 - 4 common - 3 program tags.
+    limit = aws_rules.MAX_TAGS_PER_RESOURCE - common - aws_rules.PROGRAM_TAGS
+    assert aws_rules.tag_problems({f"t{n}": "v" for n in range(limit)}, common, hosted_zone=False) == []
+    assert (
+        len(aws_rules.tag_problems({f"t{n}": "v" for n in range(limit + 1)}, common, hosted_zone=False)) == 1
+    )
     many = aws_rules.tag_problems({f"t{n}": "v" for n in range(50)}, common)
     assert len(many) == 1 and "more than AWS's 50" in many[0]
 

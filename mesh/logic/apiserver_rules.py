@@ -427,7 +427,7 @@ def parse_quantity(value: Any) -> Decimal | None:
         amount = Decimal(number)
     except InvalidOperation:
         return None
-    if suffix[:1] in ("e", "E"):
+    if suffix not in _SUFFIX:  # an exponent (1e3); "Ei" and "E" are binary and decimal suffixes
         return amount * Decimal(10) ** int(suffix[1:])
     return amount * Decimal(_SUFFIX[suffix])
 
