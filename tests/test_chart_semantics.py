@@ -66,3 +66,26 @@ def test_the_upgrade_plan_says_what_to_do(tmp_path: Path, capsys: pytest.Capture
         in out
     )
     assert "add io.cilium.k8s.policy.cluster to every policy that must reach other clusters" in out
+
+
+def test_no_key_1_19_removed_is_sent_and_auth_mode_is_the_charts() -> None:
+    """chart_compat records the 1.18 -> 1.19 values diff; the builder relies on what it decided."""
+    values = build_values(make_spec("1.19.6", "mesh"))
+
+    def has(path: str) -> bool:
+        node: Any = values
+        for part in path.split("."):
+            if not isinstance(node, dict) or part not in node:
+                return False
+            node = node[part]
+        return True
+
+    removed = (
+        "clustermesh.apiserver.tls.client",
+        "nodePort.enabled",
+        "svcSourceRangeCheck",
+        "customCalls",
+        "l2podAnnouncements",
+    )
+    assert [p for p in removed if has(p)] == []
+    assert not has("clustermesh.apiserver.tls.authMode")  # the chart's migration default, kept on purpose

@@ -41,6 +41,14 @@ What was compared (values.yaml, values.schema.json and templates/validate.yaml o
   names no cluster to local endpoints. `adapt_values` keeps the behaviour the cluster was installed with:
   with `upgradeCompatibility` below 1.19 on a chart >= 1.19 it sends `false` (see
   `policy_default_local_cluster_note` for what an operator does to adopt the new default).
+* The other defaults 1.19.6's values.yaml changes from 1.18.12 (image digests aside), each decided:
+  `clustermesh.apiserver.tls.authMode` legacy -> migration: kept, it is the chart's documented
+  no-disruption step ("enables the creation of the per-cluster usernames, while still using the common one
+  for authentication"), so 1.18 and 1.19 clusters keep authenticating each other during a rollout;
+  `authentication.enabled` true -> false (mutual authentication): no policy of this program requires it;
+  `certgen.ttlSecondsAfterFinished` 1800 -> null: the 1.19 certgen Job is named by a checksum and kept.
+  Removed keys (`clustermesh.apiserver.tls.client.{cert,key}`, `nodePort.enabled`, `svcSourceRangeCheck`,
+  `customCalls.enabled`, `l2podAnnouncements.interface`) are not sent by the builder.
 * Charts older than 1.16 are rejected: `kubeProxyReplacement`, `tls.ca` and the name rules differ.
 """
 
